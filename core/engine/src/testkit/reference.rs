@@ -1,0 +1,1 @@
+//! The naive reference engine (being written).
