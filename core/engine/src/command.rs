@@ -184,3 +184,28 @@ pub struct MassQuote {
     pub ask_price: i64,
     pub ask_qty: i64,
 }
+
+impl Command {
+    /// The reject event for this command: the account and ids it named, 0 where it names
+    /// none. A refused new order has no order id yet.
+    pub fn rejection(&self, reason: crate::RejectReason) -> crate::event::Rejected {
+        let (account, order_id, client_order_id) = match *self {
+            Command::NewOrder(o) => (o.account, 0, o.client_order_id),
+            Command::Cancel(c) => (c.account, c.order_id, c.client_order_id),
+            Command::CancelAll(c) => (c.account, 0, 0),
+            Command::Amend(a) => (a.account, a.order_id, a.client_order_id),
+            Command::MassQuote(q) => (q.account, 0, 0),
+            Command::AdminCancel { order_id } => (0, order_id, 0),
+            Command::AdjustBalance(a) => (a.account, 0, 0),
+            Command::CreateAccount { account, .. }
+            | Command::SetAccountStatus { account, .. }
+            | Command::SetAccountFeeTier { account, .. } => (account, 0, 0),
+            Command::AddAsset(_)
+            | Command::AddSymbol(_)
+            | Command::SetSymbolStatus { .. }
+            | Command::SetSymbolFees(_)
+            | Command::SetTierLimits { .. } => (0, 0, 0),
+        };
+        crate::event::Rejected { command: self.kind(), account, order_id, client_order_id, reason }
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod config;
+mod engine;
 pub mod event;
 pub mod math;
 pub mod reject;
@@ -15,6 +16,7 @@ pub mod testkit;
 
 pub use command::*;
 pub use config::EngineConfig;
+pub use engine::Engine;
 pub use event::*;
 pub use reject::RejectReason;
 pub use types::*;
