@@ -237,3 +237,35 @@ impl Engine {
         }));
     }
 }
+
+/// Read-only views for tests, tools and snapshots.
+impl Engine {
+    /// (available, frozen) of an account in an asset; zeros if it never held any.
+    pub fn balance(&self, account: AccountId, asset: AssetId) -> (i64, i64) {
+        self.balance_record(account, asset).map_or((0, 0), |record| {
+            let balance = &self.balances[record as usize];
+            (balance.available, balance.frozen)
+        })
+    }
+
+    /// The fee ledger of an asset.
+    pub fn fees_collected(&self, asset: AssetId) -> i64 {
+        self.assets.get(asset as usize).map_or(0, |a| a.fees_collected)
+    }
+
+    /// Open orders across all symbols, resting and stop.
+    pub fn open_orders(&self) -> usize {
+        self.order_index.len()
+    }
+
+    /// The best bid and ask of a symbol, in external price units.
+    pub fn best_prices(&self, symbol: SymbolId) -> (Option<i64>, Option<i64>) {
+        match self.symbol_state(symbol) {
+            Ok(state) => {
+                let tick = state.tick_size();
+                (state.best_price(Side::Buy).map(|p| p * tick), state.best_price(Side::Sell).map(|p| p * tick))
+            }
+            Err(_) => (None, None),
+        }
+    }
+}
