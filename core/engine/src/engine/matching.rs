@@ -80,6 +80,14 @@ impl Engine {
             if order.remaining == 0 || !crosses(order.side, level.price, limit) {
                 return Outcome::Stopped;
             }
+            let taker_lots = if order.by_quote() {
+                order.remaining / (level.price * symbol.quote_per_tick_lot)
+            } else {
+                order.remaining
+            };
+            if taker_lots == 0 {
+                return Outcome::Stopped;
+            }
             let maker_slot = level.head;
             let maker = *self.orders.get(maker_slot);
             if maker.account == order.account && order.stp != SelfTradePrevention::None {
@@ -88,16 +96,7 @@ impl Engine {
                 }
                 continue;
             }
-            let lots = if order.by_quote() {
-                let lot_cost = level.price * symbol.quote_per_tick_lot;
-                maker.remaining.min(order.remaining / lot_cost)
-            } else {
-                maker.remaining.min(order.remaining)
-            };
-            if lots == 0 {
-                return Outcome::Stopped;
-            }
-            self.trade(taker, maker_slot, lots, out);
+            self.trade(taker, maker_slot, maker.remaining.min(taker_lots), out);
         }
     }
 
