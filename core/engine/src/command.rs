@@ -34,26 +34,26 @@ pub enum Command {
     AdminCancel { order_id: OrderId },
 }
 
-/// The command's kind, carried by rejects so a consumer knows what was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum CommandKind {
-    AddAsset = 0,
-    AddSymbol = 1,
-    SetSymbolStatus = 2,
-    SetSymbolFees = 3,
-    SetTierLimits = 4,
-    CreateAccount = 5,
-    SetAccountStatus = 6,
-    SetAccountFeeTier = 7,
-    AdjustBalance = 8,
-    NewOrder = 9,
-    Cancel = 10,
-    CancelAll = 11,
-    Amend = 12,
-    MassQuote = 13,
-    AdminCancel = 14,
-}
+crate::types::wire_enum!(
+    /// The command's kind, carried by rejects so a consumer knows what was refused.
+    CommandKind {
+        AddAsset = 0,
+        AddSymbol = 1,
+        SetSymbolStatus = 2,
+        SetSymbolFees = 3,
+        SetTierLimits = 4,
+        CreateAccount = 5,
+        SetAccountStatus = 6,
+        SetAccountFeeTier = 7,
+        AdjustBalance = 8,
+        NewOrder = 9,
+        Cancel = 10,
+        CancelAll = 11,
+        Amend = 12,
+        MassQuote = 13,
+        AdminCancel = 14,
+    }
+);
 
 impl Command {
     pub fn kind(&self) -> CommandKind {

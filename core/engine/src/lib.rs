@@ -8,6 +8,7 @@ mod engine;
 pub mod event;
 pub mod math;
 pub mod reject;
+pub mod render;
 pub mod state_hash;
 pub mod types;
 

@@ -6,7 +6,7 @@ use crate::types::{BPS_DENOMINATOR, MAX_FEE_BPS};
 /// `ticks × lots × quote_per_tick_lot` in quote minor units, or `None` if it leaves i64 or
 /// is negative.
 pub fn notional(ticks: i64, lots: i64, quote_per_tick_lot: i64) -> Option<i64> {
-    let value = (ticks as i128) * (lots as i128) * (quote_per_tick_lot as i128);
+    let value = (ticks as i128).checked_mul(lots as i128)?.checked_mul(quote_per_tick_lot as i128)?;
     i64::try_from(value).ok().filter(|v| *v >= 0)
 }
 
@@ -29,8 +29,7 @@ pub fn buy_reserve(ticks: i64, lots: i64, quote_per_tick_lot: i64, fee_bps: u16)
 
 /// Highest price, in ticks, the band allows above `last_ticks`: `floor(last × (1 + band))`.
 pub fn band_high(last_ticks: i64, band_bps: u32) -> i64 {
-    let value = (last_ticks as i128) * (BPS_DENOMINATOR as i128 + band_bps as i128)
-        / BPS_DENOMINATOR as i128;
+    let value = (last_ticks as i128) * (BPS_DENOMINATOR as i128 + band_bps as i128) / BPS_DENOMINATOR as i128;
     value.min(i64::MAX as i128) as i64
 }
 
@@ -58,7 +57,7 @@ pub fn pow10(exponent: u8) -> i64 {
 pub fn quote_per_tick_lot(tick_size: i64, lot_size: i64, base_scale: u8) -> Option<i64> {
     let product = (tick_size as i128) * (lot_size as i128);
     let base_unit = pow10(base_scale) as i128;
-    if product <= 0 || product % base_unit != 0 {
+    if tick_size <= 0 || lot_size <= 0 || product % base_unit != 0 {
         return None;
     }
     i64::try_from(product / base_unit).ok()

@@ -47,6 +47,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(Side { Buy = 0, Sell = 1 });
 
 impl Side {

@@ -27,7 +27,11 @@ fn run_seed(seed: u64, commands: usize, config: FlowConfig) {
         step(seed, &mut fast, &mut reference, &mut reference_events, envelope);
         flow.observe(&fast.events);
         if index % HASH_EVERY == 0 {
-            assert_eq!(fast.engine.state_hash(), reference.state_hash(), "seed {seed}: state hash differs at {envelope:?}");
+            assert_eq!(
+                fast.engine.state_hash(),
+                reference.state_hash(),
+                "seed {seed}: state hash differs at {envelope:?}"
+            );
         }
     }
     assert_eq!(fast.engine.state_hash(), reference.state_hash(), "seed {seed}: final state hash differs");

@@ -16,7 +16,11 @@ fn buy(price_whole: i64, lots: i64) -> NewOrder {
 }
 
 fn stop(side: Side, stop_whole: i64) -> NewOrder {
-    NewOrder { order_type: OrderType::StopLimit, stop_price: usdt(stop_whole), ..limit(1, side, usdt(stop_whole), 20 * LOT) }
+    NewOrder {
+        order_type: OrderType::StopLimit,
+        stop_price: usdt(stop_whole),
+        ..limit(1, side, usdt(stop_whole), 20 * LOT)
+    }
 }
 
 fn adjust(account: AccountId, asset: AssetId, amount: i64, ref_id: u64) -> Command {
@@ -78,12 +82,8 @@ fn scenarios() -> Vec<(RejectReason, Scenario)> {
             order(buy(50_000, 10))
         }),
         (InvalidTimeInForce, |_| order(NewOrder { order_type: OrderType::MarketByQty, ..buy(50_000, 10) })),
-        (ExpireTimeInPast, |_| {
-            order(NewOrder { time_in_force: TimeInForce::Gtd, expire_ts_ns: 1, ..buy(50_000, 10) })
-        }),
-        (InvalidPostOnly, |_| {
-            order(NewOrder { post_only: true, time_in_force: TimeInForce::Ioc, ..buy(50_000, 10) })
-        }),
+        (ExpireTimeInPast, |_| order(NewOrder { time_in_force: TimeInForce::Gtd, expire_ts_ns: 1, ..buy(50_000, 10) })),
+        (InvalidPostOnly, |_| order(NewOrder { post_only: true, time_in_force: TimeInForce::Ioc, ..buy(50_000, 10) })),
         (UnsupportedOrderType, |_| {
             order(NewOrder {
                 order_type: OrderType::MarketByQuote,
@@ -133,16 +133,34 @@ fn scenarios() -> Vec<(RejectReason, Scenario)> {
         (UnknownOrder, |_| Command::Cancel(Cancel { account: 1, order_id: 12_345, client_order_id: 0 })),
         (OrderNotAmendable, |h| {
             let id = h.place(stop(Side::Buy, 51_000));
-            Command::Amend(Amend { account: 1, order_id: id, client_order_id: 0, new_price: usdt(51_000), new_qty: 10 * LOT })
+            Command::Amend(Amend {
+                account: 1,
+                order_id: id,
+                client_order_id: 0,
+                new_price: usdt(51_000),
+                new_qty: 10 * LOT,
+            })
         }),
         (AmendBelowFilled, |h| {
             let id = h.place(buy(50_000, 100));
             h.place(limit(2, Side::Sell, usdt(50_000), 60 * LOT));
-            Command::Amend(Amend { account: 1, order_id: id, client_order_id: 0, new_price: usdt(50_000), new_qty: 60 * LOT })
+            Command::Amend(Amend {
+                account: 1,
+                order_id: id,
+                client_order_id: 0,
+                new_price: usdt(50_000),
+                new_qty: 60 * LOT,
+            })
         }),
         (AmendNoChange, |h| {
             let id = h.place(buy(50_000, 100));
-            Command::Amend(Amend { account: 1, order_id: id, client_order_id: 0, new_price: usdt(50_000), new_qty: 100 * LOT })
+            Command::Amend(Amend {
+                account: 1,
+                order_id: id,
+                client_order_id: 0,
+                new_price: usdt(50_000),
+                new_qty: 100 * LOT,
+            })
         }),
         (CrossedQuote, |_| {
             Command::MassQuote(MassQuote {

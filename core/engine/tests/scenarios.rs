@@ -118,7 +118,8 @@ fn stops_trigger_in_a_cascade_within_one_command() {
 fn gtd_orders_expire_on_the_first_command_at_or_after_their_time() {
     let mut h = Harness::with_market(1);
     let expire_ts_ns = h.now_ns + 3_500;
-    let id = h.place(NewOrder { time_in_force: TimeInForce::Gtd, expire_ts_ns, ..limit(1, Side::Buy, usdt(49_000), UNIT) });
+    let id =
+        h.place(NewOrder { time_in_force: TimeInForce::Gtd, expire_ts_ns, ..limit(1, Side::Buy, usdt(49_000), UNIT) });
     h.ok(Command::SetTierLimits { tier: 1, max_open_orders: 10 });
     h.ok(Command::SetTierLimits { tier: 1, max_open_orders: 10 });
     assert_eq!(h.engine.open_orders(), 1);

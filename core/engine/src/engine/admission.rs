@@ -123,7 +123,12 @@ impl Engine {
         Ok(())
     }
 
-    fn compute_reserve(&self, command: &NewOrder, symbol: &SymbolState, admission: &mut Admission) -> Result<(), RejectReason> {
+    fn compute_reserve(
+        &self,
+        command: &NewOrder,
+        symbol: &SymbolState,
+        admission: &mut Admission,
+    ) -> Result<(), RejectReason> {
         let last = symbol.last_price;
         let band = symbol.spec.price_band_bps;
         admission.market_limit = match (command.order_type, command.side) {
@@ -153,7 +158,13 @@ impl Engine {
         Ok(())
     }
 
-    fn accept<S: EventSink>(&mut self, command: &NewOrder, admission: &Admission, is_quote: bool, out: &mut Out<S>) -> u32 {
+    fn accept<S: EventSink>(
+        &mut self,
+        command: &NewOrder,
+        admission: &Admission,
+        is_quote: bool,
+        out: &mut Out<S>,
+    ) -> u32 {
         let (base, quote, lot_size, tick_size) = {
             let symbol = self.symbol(command.symbol);
             (symbol.spec.base, symbol.spec.quote, symbol.lot_size(), symbol.tick_size())

@@ -44,12 +44,7 @@ impl<K: MapKey, V: Copy + Default> FixedMap<K, V> {
     /// A map for up to `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
         let table_len = (capacity.max(1) * 2).next_power_of_two();
-        FixedMap {
-            slots: vec![Slot::default(); table_len],
-            mask: table_len - 1,
-            len: 0,
-            capacity,
-        }
+        FixedMap { slots: vec![Slot::default(); table_len], mask: table_len - 1, len: 0, capacity }
     }
 
     pub fn len(&self) -> usize {
@@ -142,8 +137,8 @@ mod tests {
         for step in 0..200_000u32 {
             x = mix(x);
             let key = x % 700;
-            if model.contains_key(&key) {
-                assert_eq!(fixed.remove(&key), model.remove(&key));
+            if let Some(expected) = model.remove(&key) {
+                assert_eq!(fixed.remove(&key), Some(expected));
             } else if !fixed.is_full() {
                 fixed.insert(key, step);
                 model.insert(key, step);

@@ -31,7 +31,11 @@ impl Engine {
     fn check_money_conserved(&self, net_deposits: &BTreeMap<AssetId, i64>) -> Check {
         let mut totals: HashMap<AssetId, i64> = HashMap::new();
         for balance in &self.balances {
-            ensure!(balance.available >= 0 && balance.frozen >= 0, "negative balance {:?}", (balance.account, balance.asset));
+            ensure!(
+                balance.available >= 0 && balance.frozen >= 0,
+                "negative balance {:?}",
+                (balance.account, balance.asset)
+            );
             *totals.entry(balance.asset).or_default() += balance.available + balance.frozen;
         }
         for (id, asset) in self.assets.iter().enumerate().filter(|(_, a)| a.exists) {

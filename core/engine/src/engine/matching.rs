@@ -131,9 +131,12 @@ impl Engine {
             Side::Buy => (taker_slot, maker_slot),
             Side::Sell => (maker_slot, taker_slot),
         };
-        let buyer_fee = math::fee_ceil(qty, self.fee_bps(symbol, self.orders.get(buyer_slot).account, buyer_slot == maker_slot));
-        let seller_fee =
-            math::fee_ceil(notional, self.fee_bps(symbol, self.orders.get(seller_slot).account, seller_slot == maker_slot));
+        let buyer_fee =
+            math::fee_ceil(qty, self.fee_bps(symbol, self.orders.get(buyer_slot).account, buyer_slot == maker_slot));
+        let seller_fee = math::fee_ceil(
+            notional,
+            self.fee_bps(symbol, self.orders.get(seller_slot).account, seller_slot == maker_slot),
+        );
         let (base, quote, tick_size) = (symbol.spec.base, symbol.spec.quote, symbol.tick_size());
 
         self.levels.get_mut(maker.level).total_lots -= lots;
@@ -142,7 +145,8 @@ impl Engine {
         let trade_id = self.next_trade_id;
         self.next_trade_id += 1;
         self.symbol_mut(taker.symbol).last_price = price;
-        let (maker_fee, taker_fee) = if taker.side == Side::Buy { (seller_fee, buyer_fee) } else { (buyer_fee, seller_fee) };
+        let (maker_fee, taker_fee) =
+            if taker.side == Side::Buy { (seller_fee, buyer_fee) } else { (buyer_fee, seller_fee) };
         let (maker_after, taker_after) = (*self.orders.get(maker_slot), *self.orders.get(taker_slot));
         out.emit(EventBody::Trade(Trade {
             trade_id,

@@ -95,14 +95,24 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn set_tier_limits<S: EventSink>(&mut self, tier: u8, max_open_orders: u32, out: &mut Out<S>) -> Outcome {
+    pub(super) fn set_tier_limits<S: EventSink>(
+        &mut self,
+        tier: u8,
+        max_open_orders: u32,
+        out: &mut Out<S>,
+    ) -> Outcome {
         let limit = self.tier_max_open_orders.get_mut(tier as usize).ok_or(InvalidTier)?;
         let old = std::mem::replace(limit, max_open_orders);
         out.emit(EventBody::TierLimitsChanged { tier, old_max_open_orders: old, new_max_open_orders: max_open_orders });
         Ok(())
     }
 
-    pub(super) fn create_account<S: EventSink>(&mut self, account: AccountId, fee_tier: u8, out: &mut Out<S>) -> Outcome {
+    pub(super) fn create_account<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        fee_tier: u8,
+        out: &mut Out<S>,
+    ) -> Outcome {
         let state = self.accounts.get_mut(account as usize).ok_or(AccountCapacity)?;
         if state.exists {
             return Err(AccountExists);
@@ -127,7 +137,12 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn set_account_fee_tier<S: EventSink>(&mut self, account: AccountId, tier: u8, out: &mut Out<S>) -> Outcome {
+    pub(super) fn set_account_fee_tier<S: EventSink>(
+        &mut self,
+        account: AccountId,
+        tier: u8,
+        out: &mut Out<S>,
+    ) -> Outcome {
         let old = self.account(account)?.fee_tier;
         if tier as usize >= MAX_FEE_TIERS {
             return Err(InvalidTier);

@@ -72,7 +72,13 @@ pub struct Harness {
 
 impl Harness {
     pub fn new(config: EngineConfig) -> Self {
-        Harness { engine: Engine::new(config), seq: 0, now_ns: 1_000, net_deposits: BTreeMap::new(), events: Vec::new() }
+        Harness {
+            engine: Engine::new(config),
+            seq: 0,
+            now_ns: 1_000,
+            net_deposits: BTreeMap::new(),
+            events: Vec::new(),
+        }
     }
 
     /// BTC, USDT and ETH, the BTC-USDT symbol and `accounts` funded accounts (ids 1..=n)
