@@ -21,6 +21,9 @@ pub struct EngineConfig {
     pub adjust_dedup_window: u32,
     /// Open orders per account until `SetTierLimits` says otherwise.
     pub default_max_open_orders: u32,
+    /// Benchmarks only: match without risk. No funds are checked, frozen or settled and no
+    /// balance events are emitted; every other check and all matching are unchanged.
+    pub matching_only: bool,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +38,7 @@ impl Default for EngineConfig {
             max_stops_per_side: 1_024,
             adjust_dedup_window: 1 << 20,
             default_max_open_orders: 200,
+            matching_only: false,
         }
     }
 }

@@ -58,6 +58,10 @@ impl Engine {
         let reserve_bps = self.fee_bps(symbol, command.account, false);
         let mut admission = Admission { price, stop_price, size, reserve: 0, reserve_bps, market_limit: 0 };
         self.compute_reserve(command, symbol, &mut admission)?;
+        if self.config.matching_only {
+            admission.reserve = 0;
+            return Ok(admission);
+        }
         let reserve_asset = if command.side == Side::Buy { symbol.spec.quote } else { symbol.spec.base };
         if self.balance_available(command.account, reserve_asset) < admission.reserve {
             return Err(InsufficientFunds);
@@ -117,7 +121,7 @@ impl Engine {
             return Err(BookCapacity);
         }
         let missing = self.missing_records(command.account, &[symbol.spec.base, symbol.spec.quote]);
-        if !self.has_record_room(missing) {
+        if !self.config.matching_only && !self.has_record_room(missing) {
             return Err(BalanceCapacity);
         }
         Ok(())
@@ -171,8 +175,11 @@ impl Engine {
         };
         let id = self.next_order_id;
         self.next_order_id += 1;
-        let base_balance = self.ensure_balance(command.account, base);
-        let quote_balance = self.ensure_balance(command.account, quote);
+        let (base_balance, quote_balance) = if self.config.matching_only {
+            (NIL, NIL)
+        } else {
+            (self.ensure_balance(command.account, base), self.ensure_balance(command.account, quote))
+        };
         let by_quote = command.order_type == OrderType::MarketByQuote;
         let slot = self.orders.alloc(Order {
             id,

@@ -2,7 +2,19 @@
 //! fixed hash seed. It never grows, so it never allocates after construction; callers check
 //! `is_full` before inserting. The load factor stays at or below one half.
 
-pub(crate) trait MapKey: Copy + Eq + Default {
+/// # Safety
+/// The all-zero bit pattern must be a valid value of the type: the table is allocated
+/// zeroed, so that pages no entry ever lands on are never touched.
+pub(crate) unsafe trait ZeroValid: Copy {}
+
+// SAFETY: integers and tuples of integers are valid at all-zero bits.
+unsafe impl ZeroValid for u64 {}
+// SAFETY: as above.
+unsafe impl ZeroValid for u32 {}
+// SAFETY: as above.
+unsafe impl ZeroValid for (u32, u64) {}
+
+pub(crate) trait MapKey: ZeroValid + Eq {
     fn hash64(&self) -> u64;
 }
 
@@ -26,7 +38,7 @@ impl MapKey for (u32, u64) {
     }
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Slot<K, V> {
     key: K,
     value: V,
@@ -40,11 +52,11 @@ pub(crate) struct FixedMap<K, V> {
     capacity: usize,
 }
 
-impl<K: MapKey, V: Copy + Default> FixedMap<K, V> {
+impl<K: MapKey, V: ZeroValid> FixedMap<K, V> {
     /// A map for up to `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
         let table_len = (capacity.max(1) * 2).next_power_of_two();
-        FixedMap { slots: vec![Slot::default(); table_len], mask: table_len - 1, len: 0, capacity }
+        FixedMap { slots: zeroed_slots(table_len), mask: table_len - 1, len: 0, capacity }
     }
 
     pub fn len(&self) -> usize {
@@ -122,6 +134,22 @@ impl<K: MapKey, V: Copy + Default> FixedMap<K, V> {
             index = (index + 1) & self.mask;
         }
     }
+}
+
+/// `len` empty slots from a zeroed allocation: the kernel maps untouched zero pages lazily,
+/// so a sparse table costs memory only where entries land.
+fn zeroed_slots<K: ZeroValid, V: ZeroValid>(len: usize) -> Vec<Slot<K, V>> {
+    let layout = std::alloc::Layout::array::<Slot<K, V>>(len).expect("table size overflows");
+    assert!(layout.size() > 0);
+    // SAFETY: the layout has a non-zero size (asserted above).
+    let pointer = unsafe { std::alloc::alloc_zeroed(layout) } as *mut Slot<K, V>;
+    if pointer.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: the pointer comes from the global allocator with exactly the layout of a
+    // `len`-element array of slots, so `Vec` may own and free it; every slot is all-zero
+    // bits, which is valid because K and V are `ZeroValid` and `used` is a bool (false).
+    unsafe { Vec::from_raw_parts(pointer, len, len) }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Engine {
         let mut required: HashMap<u32, i64> = HashMap::new();
         for slot in self.open_slots() {
             let order = self.orders.get(slot);
-            let reserve = self.required_reserve(order);
+            let reserve = if self.config.matching_only { 0 } else { self.required_reserve(order) };
             ensure!(order.frozen == reserve, "order {} holds {} but needs {reserve}", order.id, order.frozen);
             *required.entry(order.reserve_balance()).or_default() += reserve;
         }

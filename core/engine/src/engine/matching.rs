@@ -164,6 +164,12 @@ impl Engine {
             maker_remaining: self.remaining_external(&maker_after),
             taker_remaining: self.remaining_external(&taker_after),
         }));
+        if self.config.matching_only {
+            if maker_after.remaining == 0 {
+                self.remove_order(maker_slot);
+            }
+            return;
+        }
         self.settle_buyer(buyer_slot, lots, notional, qty - buyer_fee, trade_id, out);
         let seller = *self.orders.get(seller_slot);
         self.orders.get_mut(seller_slot).frozen -= qty;

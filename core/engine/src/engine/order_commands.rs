@@ -128,6 +128,9 @@ impl Engine {
             return Err(BookCapacity);
         }
         let remaining = lots - filled;
+        if self.config.matching_only {
+            return Ok((price, lots, 0));
+        }
         let reserve = match order.side {
             Side::Sell => remaining * symbol.lot_size(),
             Side::Buy => math::buy_reserve(price, remaining, symbol.quote_per_tick_lot, order.reserve_bps)

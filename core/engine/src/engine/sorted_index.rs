@@ -63,14 +63,18 @@ impl<K: Ord + Copy, V: Copy> SortedIndex<K, V> {
 }
 
 /// A pool of `T` with a free list: slots are reused, indices stay stable while in use.
+/// Memory is reserved up front but only touched as the pool fills, so resident memory
+/// follows the high-water mark rather than the configured capacity.
 pub(crate) struct Pool<T> {
     items: Vec<T>,
     free: Vec<u32>,
+    capacity: usize,
 }
 
-impl<T: Copy + Default> Pool<T> {
+impl<T: Copy> Pool<T> {
     pub fn with_capacity(capacity: u32) -> Self {
-        Pool { items: vec![T::default(); capacity as usize], free: (0..capacity).rev().collect() }
+        let capacity = capacity as usize;
+        Pool { items: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity), capacity }
     }
 
     pub fn in_use(&self) -> usize {
@@ -78,14 +82,18 @@ impl<T: Copy + Default> Pool<T> {
     }
 
     pub fn is_full(&self) -> bool {
-        self.free.is_empty()
+        self.free.is_empty() && self.items.len() == self.capacity
     }
 
     /// Takes a free slot. Panics if none: callers check `is_full` first.
     pub fn alloc(&mut self, item: T) -> u32 {
-        let index = self.free.pop().expect("Pool over capacity");
-        self.items[index as usize] = item;
-        index
+        if let Some(index) = self.free.pop() {
+            self.items[index as usize] = item;
+            return index;
+        }
+        assert!(self.items.len() < self.capacity, "Pool over capacity");
+        self.items.push(item);
+        (self.items.len() - 1) as u32
     }
 
     pub fn release(&mut self, index: u32) {

@@ -348,6 +348,7 @@ impl FlowGenerator {
             max_stops_per_side: orders.min(8_192),
             adjust_dedup_window: 1 << 16,
             default_max_open_orders: TIER_LIMIT_CHOICES[0],
+            matching_only: false,
         };
         if !self.config.tight_capacities {
             return generous;
