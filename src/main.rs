@@ -1,8 +1,11 @@
 //! `cex`: the exchange's single binary.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use cex_bench::cli::{engine_bench, EngineBenchOptions};
+use cex_bench::workload::Profile;
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "cex", version, about = "A centralized crypto exchange with a microsecond trading core")]
@@ -15,6 +18,52 @@ struct Cli {
 enum Commands {
     /// Run the exchange (engine, journal, gateways, sidecars).
     Run,
+    /// Reproducible benchmarks.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// The matching engine against the reference model and peer order-book crates.
+    Engine(EngineArgs),
+}
+
+#[derive(Args)]
+struct EngineArgs {
+    /// A: exchange-core single pair; B: QuantCup feed; C: deep book; D: 10,000 symbols.
+    #[arg(long, value_parser = parse_profile)]
+    profile: Profile,
+    /// Timed operations (default 1,000,000).
+    #[arg(long)]
+    ops: Option<u64>,
+    /// One JSON object per engine and profile, instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Open-loop rates in ops/s, comma-separated; 0 skips the latency runs.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000,5000000")]
+    rates: Vec<u64>,
+    /// Run the workload in this op file instead of generating one.
+    #[arg(long)]
+    workload: Option<PathBuf>,
+    /// Save the generated workload as an op file.
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Seed of the generated workload.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Skip the naive reference engine.
+    #[arg(long)]
+    no_reference: bool,
+    /// Skip the peer order-book crates.
+    #[arg(long)]
+    no_peers: bool,
+}
+
+fn parse_profile(text: &str) -> Result<Profile, String> {
+    Profile::parse(text).ok_or_else(|| format!("unknown profile {text:?}: use A, B, C or D"))
 }
 
 fn main() -> ExitCode {
@@ -22,9 +71,36 @@ fn main() -> ExitCode {
         Commands::Run => {
             eprintln!(
                 "cex run: the runtime is not built yet. The matching and risk engine exists as the \
-                 `cex-engine` library (core/engine); the journal, the pinned pipeline and the gateways \
-                 that `cex run` starts are still to come. See README.md, \"Status\"."
+                 `cex-engine` library (core/engine) and can be measured with `cex bench engine`; the \
+                 journal, the pinned pipeline and the gateways that `cex run` starts are still to come. \
+                 See README.md, \"Status\"."
             );
+            ExitCode::from(2)
+        }
+        Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
+    }
+}
+
+fn run_engine_bench(args: EngineArgs) -> ExitCode {
+    let options = EngineBenchOptions {
+        profile: args.profile,
+        ops: args.ops,
+        json: args.json,
+        rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
+        workload: args.workload,
+        save: args.save,
+        seed: args.seed,
+        with_reference: !args.no_reference,
+        with_peers: !args.no_peers,
+    };
+    match engine_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench: an engine did not reproduce the expected results (see the verified column)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench: {error}");
             ExitCode::from(2)
         }
     }

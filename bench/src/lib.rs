@@ -2,5 +2,12 @@
 //! reference engine, profiles A–D, closed-loop throughput and open-loop latency runners,
 //! and thin adapters for our engine and peer order-book crates.
 
+pub mod cli;
+pub mod market;
 pub mod op;
+pub mod opfile;
+pub mod ours;
 pub mod peers;
+pub mod report;
+pub mod runner;
+pub mod workload;

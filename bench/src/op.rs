@@ -78,6 +78,11 @@ pub trait BenchEngine {
     /// A hash of every symbol's depth, (price, total lots) per level from the best price
     /// down, bids then asks; see `depth_hash`. Every engine must agree with the file.
     fn depth_hash(&self) -> u64;
+
+    /// The full engine state hash, for engines that have one comparable with the file's.
+    fn state_hash(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The canonical depth hash: feed each symbol's levels in order and call `finish`.

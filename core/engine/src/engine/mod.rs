@@ -258,6 +258,15 @@ impl Engine {
         self.order_index.len()
     }
 
+    /// One side of a book, best price first: (price ticks, total lots) per level.
+    pub fn depth(&self, symbol: SymbolId, side: Side) -> Vec<(i64, i64)> {
+        let Ok(state) = self.symbol_state(symbol) else {
+            return Vec::new();
+        };
+        let levels = state.book(side).iter_best_first().map(|(_, level)| self.levels.get(level));
+        levels.map(|level| (level.price, level.total_lots)).collect()
+    }
+
     /// The best bid and ask of a symbol, in external price units.
     pub fn best_prices(&self, symbol: SymbolId) -> (Option<i64>, Option<i64>) {
         match self.symbol_state(symbol) {

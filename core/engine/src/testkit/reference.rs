@@ -262,6 +262,8 @@ pub struct ReferenceEngine {
     symbols: BTreeMap<SymbolId, Symbol>,
     /// Every open order: resting, stop, or the taker being executed.
     orders: BTreeMap<OrderId, Order>,
+    /// The same orders' ids per account, so per-account questions need not scan them all.
+    orders_by_account: BTreeMap<AccountId, BTreeSet<OrderId>>,
     /// GTD orders by (expiry, id), the order they expire in.
     gtd: BTreeSet<(u64, OrderId)>,
     /// Applied `AdjustBalance` ref ids, oldest first, and the same ids as a set for lookup.
@@ -286,6 +288,7 @@ impl ReferenceEngine {
             balances: BTreeMap::new(),
             symbols: BTreeMap::new(),
             orders: BTreeMap::new(),
+            orders_by_account: BTreeMap::new(),
             gtd: BTreeSet::new(),
             dedup: VecDeque::new(),
             dedup_set: HashSet::new(),
@@ -332,6 +335,26 @@ impl ReferenceEngine {
     }
 
     /// The last sequence applied (0 before the first command).
+    /// The best bid and ask of a symbol, in ticks.
+    pub fn best_ticks(&self, symbol: SymbolId) -> (Option<i64>, Option<i64>) {
+        self.symbols
+            .get(&symbol)
+            .map_or((None, None), |state| (state.bids.keys().next_back().copied(), state.asks.keys().next().copied()))
+    }
+
+    /// One side of a book, best price first: (price ticks, total lots) per level.
+    pub fn depth(&self, symbol: SymbolId, side: Side) -> Vec<(i64, i64)> {
+        let Some(state) = self.symbols.get(&symbol) else {
+            return Vec::new();
+        };
+        let level =
+            |(price, ids): (&i64, &VecDeque<OrderId>)| (*price, ids.iter().map(|id| self.orders[id].remaining).sum());
+        match side {
+            Side::Buy => state.bids.iter().rev().map(level).collect(),
+            Side::Sell => state.asks.iter().map(level).collect(),
+        }
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
@@ -363,30 +386,7 @@ impl ReferenceEngine {
 
     /// Emits the one `Rejected` of a refused command, with the ids the command names.
     fn reject_command(&mut self, command: &Command, reason: RejectReason) {
-        let (account, order_id, client_order_id) = match *command {
-            Command::AddAsset(_)
-            | Command::AddSymbol(_)
-            | Command::SetSymbolStatus { .. }
-            | Command::SetSymbolFees(_)
-            | Command::SetTierLimits { .. } => (0, 0, 0),
-            Command::CreateAccount { account, .. }
-            | Command::SetAccountStatus { account, .. }
-            | Command::SetAccountFeeTier { account, .. } => (account, 0, 0),
-            Command::AdjustBalance(adjust) => (adjust.account, 0, 0),
-            Command::NewOrder(order) => (order.account, 0, order.client_order_id),
-            Command::Cancel(cancel) => (cancel.account, cancel.order_id, cancel.client_order_id),
-            Command::CancelAll(cancel) => (cancel.account, 0, 0),
-            Command::Amend(amend) => (amend.account, amend.order_id, amend.client_order_id),
-            Command::MassQuote(quote) => (quote.account, 0, 0),
-            Command::AdminCancel { order_id } => (0, order_id, 0),
-        };
-        self.emit(EventBody::Rejected(Rejected {
-            command: command.kind(),
-            account,
-            order_id,
-            client_order_id,
-            reason,
-        }));
+        self.emit(EventBody::Rejected(command.rejection(reason)));
     }
 
     fn reject_quote_leg(&mut self, account: AccountId, reason: RejectReason) {
@@ -442,7 +442,12 @@ impl ReferenceEngine {
     }
 
     fn open_orders_of(&self, account: AccountId) -> usize {
-        self.orders.values().filter(|o| o.account == account).count()
+        self.orders_by_account.get(&account).map_or(0, BTreeSet::len)
+    }
+
+    /// The account's open orders, in ascending id.
+    fn orders_of(&self, account: AccountId) -> impl Iterator<Item = &Order> {
+        self.orders_by_account.get(&account).into_iter().flatten().map(|id| &self.orders[id])
     }
 
     fn fee_tier(&self, account: AccountId) -> u8 {

@@ -50,7 +50,7 @@ impl ReferenceEngine {
             return Err(ExpireTimeInPast);
         }
         let duplicate = |o: &Order| o.account == c.account && o.client_order_id == c.client_order_id;
-        if c.client_order_id != 0 && self.orders.values().any(duplicate) {
+        if c.client_order_id != 0 && self.orders_of(c.account).any(duplicate) {
             return Err(DuplicateClientOrderId);
         }
         if self.open_orders_of(c.account) >= self.tier_limits[account.fee_tier as usize] as usize {
@@ -202,6 +202,7 @@ impl ReferenceEngine {
             place: if c.order_type.is_stop() { Place::Stop } else { Place::Taking },
         };
         self.emit_accepted(&order, c);
+        self.orders_by_account.entry(order.account).or_default().insert(id);
         self.orders.insert(id, order);
         if is_gtd {
             self.gtd.insert((order.expire_ts_ns, id));
@@ -255,9 +256,7 @@ impl ReferenceEngine {
             }
         }
         let ids: Vec<OrderId> = self
-            .orders
-            .values()
-            .filter(|o| o.account == c.account)
+            .orders_of(c.account)
             .filter(|o| c.symbol.is_none_or(|s| s == o.symbol))
             .filter(|o| c.side.is_none_or(|s| s == o.side))
             .map(|o| o.id)
@@ -286,7 +285,7 @@ impl ReferenceEngine {
         let found = if order_id != 0 {
             self.orders.get(&order_id).filter(|o| o.account == account)
         } else if client_order_id != 0 {
-            self.orders.values().find(|o| o.account == account && o.client_order_id == client_order_id)
+            self.orders_of(account).find(|o| o.client_order_id == client_order_id)
         } else {
             None
         };
@@ -325,6 +324,7 @@ impl ReferenceEngine {
     /// Emits nothing.
     pub(super) fn remove_order(&mut self, id: OrderId) -> Order {
         let order = self.orders.remove(&id).expect("removing an open order");
+        self.orders_by_account.get_mut(&order.account).expect("account index").remove(&id);
         if order.tif == TimeInForce::Gtd {
             self.gtd.remove(&(order.expire_ts_ns, id));
         }
@@ -434,12 +434,8 @@ impl ReferenceEngine {
         if q.bid_qty != 0 && q.ask_qty != 0 && q.bid_price >= q.ask_price {
             return Err(CrossedQuote);
         }
-        let earlier: Vec<OrderId> = self
-            .orders
-            .values()
-            .filter(|o| o.account == q.account && o.symbol == q.symbol && o.is_quote)
-            .map(|o| o.id)
-            .collect();
+        let earlier: Vec<OrderId> =
+            self.orders_of(q.account).filter(|o| o.symbol == q.symbol && o.is_quote).map(|o| o.id).collect();
         for id in earlier {
             self.cancel_order(id, CancelReason::User);
         }
