@@ -29,6 +29,19 @@ enum Commands {
 enum BenchTarget {
     /// The matching engine against the reference model and peer order-book crates.
     Engine(EngineArgs),
+    /// Internal: builds one engine's book from an op file in this fresh process and prints
+    /// the resident bytes per resting order (`bench engine` runs it per engine).
+    #[command(hide = true)]
+    Memory {
+        #[arg(long)]
+        workload: PathBuf,
+        #[arg(long)]
+        engine_index: usize,
+        #[arg(long)]
+        no_reference: bool,
+        #[arg(long)]
+        no_peers: bool,
+    },
 }
 
 #[derive(Args)]
@@ -78,6 +91,29 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
+        Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
+            let options = EngineBenchOptions {
+                profile: Profile::C,
+                ops: None,
+                json: true,
+                rates: Vec::new(),
+                workload: Some(workload.clone()),
+                save: None,
+                seed: 0,
+                with_reference: !no_reference,
+                with_peers: !no_peers,
+            };
+            match cex_bench::cli::memory_probe(&workload, engine_index, &options) {
+                Ok(bytes) => {
+                    println!("{bytes:.1}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("cex bench memory: {error}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 

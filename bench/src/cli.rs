@@ -48,6 +48,9 @@ pub fn engine_bench(options: &EngineBenchOptions) -> std::io::Result<bool> {
         closed.push(runner::closed_loop(factory, &workload, &bar));
         bar.finish_and_clear();
     }
+    if workload.prefill.len() >= 100_000 {
+        measure_memory_in_children(&workload, options, &mut closed)?;
+    }
     let mut open = Vec::new();
     for rate in &options.rates {
         for factory in factories.iter().take(2) {
@@ -58,6 +61,41 @@ pub fn engine_bench(options: &EngineBenchOptions) -> std::io::Result<bool> {
     }
     print_results(options, &workload, &closed, &open);
     Ok(closed.iter().chain(&open).all(|row| row.verdict.is_ok()))
+}
+
+/// Resident memory per resting order, each engine in a fresh process of its own: in one
+/// process, memory one engine frees is reused by the next and hides its cost.
+fn measure_memory_in_children(
+    workload: &Workload,
+    options: &EngineBenchOptions,
+    rows: &mut [Measurement],
+) -> std::io::Result<()> {
+    let path = std::env::temp_dir().join(format!("cex-bench-{}.ops", std::process::id()));
+    opfile::write(workload, &mut BufWriter::new(File::create(&path)?))?;
+    let executable = std::env::current_exe()?;
+    for (index, row) in rows.iter_mut().enumerate() {
+        let mut command = std::process::Command::new(&executable);
+        command.args(["bench", "memory", "--engine-index", &index.to_string(), "--workload"]).arg(&path);
+        if !options.with_reference {
+            command.arg("--no-reference");
+        }
+        if !options.with_peers {
+            command.arg("--no-peers");
+        }
+        let output = command.output()?;
+        row.bytes_per_order = String::from_utf8_lossy(&output.stdout).trim().parse().ok();
+    }
+    std::fs::remove_file(&path)
+}
+
+/// The child side of the memory measurement: builds one engine's book, prints bytes per
+/// resting order.
+pub fn memory_probe(workload_path: &std::path::Path, engine_index: usize, options: &EngineBenchOptions) -> std::io::Result<f64> {
+    let workload = opfile::read(&mut BufReader::new(File::open(workload_path)?))?;
+    let factories = factories(&workload, options);
+    let factory = factories.get(engine_index).ok_or_else(|| std::io::Error::other("no engine with that index"))?;
+    let (_engine, per_order) = runner::prepared(factory, &workload);
+    per_order.ok_or_else(|| std::io::Error::other("the workload's prefill is too small to measure"))
 }
 
 fn load_or_generate(options: &EngineBenchOptions, say: &dyn Fn(String)) -> std::io::Result<Workload> {

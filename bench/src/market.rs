@@ -15,7 +15,6 @@ pub const TICK_SIZE: i64 = 1_000_000;
 pub const LOT_SIZE: i64 = 1_000;
 /// Where every book starts, in ticks: 50,000.00.
 pub const MID_TICKS: i64 = 5_000_000;
-const DEPOSIT: i64 = 1_000_000_000_000_000;
 
 /// The engine capacities a workload needs.
 pub fn engine_config(symbols: u32, accounts: u32, max_live_orders: u32, matching_only: bool) -> EngineConfig {
@@ -47,12 +46,14 @@ pub fn setup_commands(symbols: u32, accounts: u32) -> Vec<Command> {
     for symbol in 0..symbols {
         commands.push(Command::AddSymbol(symbol_spec(symbol)));
     }
+    // Half the i64 supply of each asset, shared out: far more than the flow can spend.
+    let deposit = i64::MAX / 2 / accounts.max(1) as i64;
     let mut ref_id = 0;
     for account in 0..accounts {
         commands.push(Command::CreateAccount { account, fee_tier: 0 });
         for asset in 0..=base_assets {
             ref_id += 1;
-            let deposit = AdjustBalance { account, asset: asset as AssetId, amount: DEPOSIT, ref_id };
+            let deposit = AdjustBalance { account, asset: asset as AssetId, amount: deposit, ref_id };
             commands.push(Command::AdjustBalance(deposit));
         }
     }

@@ -87,7 +87,7 @@ pub fn progress_bar(length: u64, label: &str, visible: bool) -> ProgressBar {
 }
 
 /// A fresh engine with the workload's book built: the untimed part of every run.
-fn prepared(factory: &Factory, workload: &Workload) -> (Box<dyn BenchEngine>, Option<f64>) {
+pub fn prepared(factory: &Factory, workload: &Workload) -> (Box<dyn BenchEngine>, Option<f64>) {
     let mut engine = factory();
     engine.setup(workload.symbols, workload.accounts);
     let before = resident_bytes();
