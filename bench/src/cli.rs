@@ -90,7 +90,11 @@ fn measure_memory_in_children(
 
 /// The child side of the memory measurement: builds one engine's book, prints bytes per
 /// resting order.
-pub fn memory_probe(workload_path: &std::path::Path, engine_index: usize, options: &EngineBenchOptions) -> std::io::Result<f64> {
+pub fn memory_probe(
+    workload_path: &std::path::Path,
+    engine_index: usize,
+    options: &EngineBenchOptions,
+) -> std::io::Result<f64> {
     let workload = opfile::read(&mut BufReader::new(File::open(workload_path)?))?;
     let factories = factories(&workload, options);
     let factory = factories.get(engine_index).ok_or_else(|| std::io::Error::other("no engine with that index"))?;

@@ -14,10 +14,14 @@ pub fn notional(ticks: i64, lots: i64, quote_per_tick_lot: i64) -> Option<i64> {
 pub fn fee_ceil(amount: i64, bps: u16) -> i64 {
     debug_assert!(amount >= 0);
     debug_assert!(bps <= MAX_FEE_BPS);
-    let scaled = (amount as i128) * (bps as i128);
-    let denominator = BPS_DENOMINATOR as i128;
+    let denominator = BPS_DENOMINATOR as u64;
+    // The common case fits in u64, where division by a constant is a multiply and a shift.
+    if let Some(scaled) = (amount as u64).checked_mul(bps as u64) {
+        return scaled.div_ceil(denominator) as i64;
+    }
+    let scaled = (amount as u128) * (bps as u128);
     // Fits: bps ≤ 1000, so the result is at most amount / 10.
-    ((scaled + denominator - 1) / denominator) as i64
+    scaled.div_ceil(denominator as u128) as i64
 }
 
 /// What a buy must hold in quote for `lots` at `ticks`: the notional plus the taker fee at
@@ -43,8 +47,15 @@ pub fn band_low(last_ticks: i64, band_bps: u32) -> i64 {
 }
 
 /// Whether `ticks` is within the band around `last_ticks`; everything is, before any price.
+/// Equivalent to `band_low ≤ ticks ≤ band_high` for positive ticks, without dividing.
 pub fn within_band(ticks: i64, last_ticks: i64, band_bps: u32) -> bool {
-    last_ticks == 0 || (band_low(last_ticks, band_bps)..=band_high(last_ticks, band_bps)).contains(&ticks)
+    if last_ticks == 0 {
+        return true;
+    }
+    let scaled = ticks as i128 * BPS_DENOMINATOR as i128;
+    let low = last_ticks as i128 * (BPS_DENOMINATOR as i128 - band_bps as i128);
+    let high = last_ticks as i128 * (BPS_DENOMINATOR as i128 + band_bps as i128);
+    ticks >= 1 && scaled >= low && scaled <= high
 }
 
 /// `10^exponent` for exponents up to 18.
