@@ -60,7 +60,8 @@ impl Lobster {
         self.limit(op.symbol, op.order_id, side, unsigned(op.price_ticks), unsigned(op.qty_lots))
     }
 
-    /// Cancel, then the lots left at the new price under the same id (lobster forgot it).
+    /// Cancel, then the order's remaining lots at the new price under the same id, which the
+    /// cancel freed.
     fn amend(&mut self, op: &Op) {
         let lots = self.remaining.get(op.target_order_id);
         if lots == ById::ABSENT {
@@ -127,8 +128,4 @@ mod tests {
         let mut engine = Lobster::default();
         super::super::script::check(&mut engine, |engine, symbol| depth(&engine.books[symbol as usize]));
     }
-}
-#[cfg(test)]
-pub(crate) fn tmp_depth(e: &Lobster, s: usize) -> Levels {
-    depth(&e.books[s])
 }

@@ -11,12 +11,17 @@ use crate::op::{BenchEngine, Op, OpKind, RunTotals};
 
 /// matchcore's `OrderBook`, one per symbol, fed `Command`s.
 ///
-/// Semantics match ours: one `Trade` per maker order filled, native IOC, and an amend that
-/// changes the price moves the order's remaining quantity to the back of the new level and
-/// matches it if it crosses. Differences are in the plumbing only: each book wants gap-free
-/// sequence numbers from 0 and names an order by the sequence number that submitted it, so
-/// the adapter keeps our id → matchcore's id in a flat vector. Prices and quantities are
-/// `u64`, converted exactly.
+/// Not in `peers::all()`: matchcore 0.4.0 cannot reproduce the workloads. A limit order
+/// that crosses is matched with no price limit (`submit_crossable_order`, and the amend
+/// path, call `match_order` with `limit_price: None`), so an order larger than the
+/// liquidity within its limit sweeps on through worse prices like a market order. Every
+/// profile (A–D) then disagrees with the expected trades; the test below pins the deviation.
+///
+/// Otherwise its semantics match ours: one `Trade` per maker order filled, native IOC, and an
+/// amend that changes the price moves the order's remaining quantity to the back of the new
+/// level and matches it if it crosses. Each book wants gap-free sequence numbers from 0 and
+/// names an order by the sequence number that submitted it, so the adapter keeps our id →
+/// matchcore's id in a flat vector. Prices and quantities are `u64`, converted exactly.
 #[derive(Default)]
 pub struct Matchcore {
     books: Vec<Book>,
@@ -54,9 +59,6 @@ impl Matchcore {
         );
         let outcome =
             self.books[op.symbol as usize].execute(CommandKind::Submit(SubmitCmd { order: NewOrder::Limit(order) }));
-        if op.order_id == 27 {
-            eprintln!("OUTCOME {outcome}");
-        }
         let id = self.record(&outcome);
         if time_in_force == TimeInForce::Gtc {
             // Filled orders leave a stale entry; matchcore never reuses an id.
@@ -125,15 +127,20 @@ impl BenchEngine for Matchcore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::script;
     use super::*;
 
+    /// The script's GTC buy of 7 at 103 also takes 3 lots at 104, where 6 should stay; the
+    /// totals agree only because the later IOC sell finds less to take.
     #[test]
-    fn reproduces_price_time_priority() {
+    fn reproduces_price_time_priority_but_sweeps_past_the_limit() {
         let mut engine = Matchcore::default();
-        super::super::script::check(&mut engine, |engine, symbol| engine.books[symbol as usize].depth());
+        script::run(&mut engine);
+        assert_eq!(engine.totals(), script::TOTALS);
+        let [first, second, third] = script::levels();
+        assert_eq!(first, (vec![], vec![(104, 6)]));
+        assert_eq!(engine.books[0].depth(), (vec![], vec![(104, 3)]));
+        assert_eq!(engine.books[1].depth(), second);
+        assert_eq!(engine.books[2].depth(), third);
     }
-}
-#[cfg(test)]
-pub(crate) fn tmp_depth(e: &Matchcore, s: usize) -> Levels {
-    e.books[s].depth()
 }

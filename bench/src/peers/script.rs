@@ -1,6 +1,7 @@
 //! The scripted sequence every adapter's test replays, with totals and depth computed by
 //! hand under price-time priority: a fill takes the best price first and, within a price,
-//! the oldest order; an amend re-enters the remaining lots at the back of the new level.
+//! the oldest order, never a price beyond the taker's limit; an amend re-enters the order's
+//! remaining lots at the back of the new level.
 
 use super::{DepthHasher, Levels};
 use crate::op::{BenchEngine, Op, OpKind, OpSide, RunTotals};
@@ -18,7 +19,7 @@ fn amend(target_order_id: u64, side: OpSide, price_ticks: i64, qty_lots: i64) ->
     Op { target_order_id, ..order(OpKind::Amend, 0, 0, side, price_ticks, qty_lots) }
 }
 
-fn ops() -> Vec<Op> {
+pub(crate) fn ops() -> Vec<Op> {
     use OpKind::{Gtc, Ioc};
     use OpSide::{Buy, Sell};
     vec![
@@ -37,26 +38,41 @@ fn ops() -> Vec<Op> {
         amend(2, Sell, 103, 5),
         // Takes 7's 2, then 1 of 2's 5: 5 trades, 12 lots.
         order(Ioc, 8, 0, Buy, 103, 3),
-        // Takes 2's last 4, drops 6: 6 trades, 16 lots.
-        order(Ioc, 9, 0, Buy, 103, 10),
         // Crosses nothing and does not rest.
-        order(Ioc, 10, 0, Sell, 101, 5),
-        order(Gtc, 11, 1, Buy, 50, 3),
+        order(Ioc, 9, 0, Sell, 101, 5),
+        order(Gtc, 10, 0, Sell, 104, 6),
+        // Takes 2's last 4 but not 10 at 104, beyond its limit; rests 3: 6 trades, 16 lots.
+        order(Gtc, 11, 0, Buy, 103, 7),
+        // Takes 11's 3 @ 103, then 6's 1 @ 100, drops 1: 8 trades, 20 lots.
+        order(Ioc, 12, 0, Sell, 100, 5),
+        order(Gtc, 13, 1, Buy, 50, 3),
         // A made-up id and a filled order's id, as profile B sends: no effect.
         cancel(u64::MAX - 5, Sell),
         cancel(1, Sell),
     ]
 }
 
-/// Replays the script on three symbols (the third stays empty) and checks the totals, each
-/// symbol's depth as `depth` reads it, and the depth hash.
-pub(crate) fn check<E: BenchEngine>(engine: &mut E, depth: impl Fn(&E, u32) -> Levels) {
+pub(crate) const TOTALS: RunTotals = RunTotals { trades: 8, volume_lots: 20 };
+
+/// Each of the three symbols' depth after the script; the third is never used.
+pub(crate) fn levels() -> [Levels; 3] {
+    [(vec![], vec![(104, 6)]), (vec![(50, 3)], vec![]), (vec![], vec![])]
+}
+
+/// Sets up three symbols and replays the script.
+pub(crate) fn run<E: BenchEngine>(engine: &mut E) {
     engine.setup(3, 1);
     for op in ops() {
         engine.apply(&op);
     }
-    assert_eq!(engine.totals(), RunTotals { trades: 6, volume_lots: 16 });
-    let expected: [Levels; 3] = [(vec![(100, 1)], vec![]), (vec![(50, 3)], vec![]), (vec![], vec![])];
+}
+
+/// Replays the script and checks the totals, each symbol's depth as `depth` reads it, and
+/// the depth hash, which skips the empty third symbol.
+pub(crate) fn check<E: BenchEngine>(engine: &mut E, depth: impl Fn(&E, u32) -> Levels) {
+    run(engine);
+    assert_eq!(engine.totals(), TOTALS);
+    let expected = levels();
     for (symbol, levels) in expected.iter().enumerate() {
         assert_eq!(depth(engine, symbol as u32), *levels, "symbol {symbol}");
     }
