@@ -44,9 +44,11 @@ pub struct Op {
     pub seq: u64,
     /// The id our engine gives a new order (Gtc, Ioc); an IOC gets one too.
     pub order_id: u64,
-    /// The order a Cancel or Amend names; it is live when the op runs.
+    /// The order a Cancel or Amend names. It is live when the op runs, except in profile B,
+    /// where half the cancels name dead or made-up ids, as QuantCup's feed does.
     pub target_order_id: u64,
     pub account: u32,
+    /// For a Cancel or Amend, the target order's symbol.
     pub symbol: u32,
     pub price_ticks: i64,
     /// Lots for a new order; for an Amend, the order's total lots (unchanged).

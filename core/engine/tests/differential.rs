@@ -88,6 +88,13 @@ fn reference_data_changes_mid_flow() {
 }
 
 #[test]
+fn tight_capacities_clock_faults_and_bad_input() {
+    let config =
+        FlowConfig { tight_capacities: true, clock_faults_pct: 2, invalid_ratio_pct: 20, ..FlowConfig::default() };
+    run_seeds(20, 20_000, config);
+}
+
+#[test]
 #[ignore = "10M commands: run with --release --ignored"]
 fn ten_million_commands() {
     run_seeds(50, 200_000, FlowConfig { refdata_changes: true, ..FlowConfig::default() });

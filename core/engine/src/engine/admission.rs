@@ -20,6 +20,9 @@ struct Admission {
     reserve_bps: u16,
     /// The execution limit of a market order, in ticks.
     market_limit: i64,
+    /// The account's base and quote balance records, where they exist already.
+    base_balance: Option<u32>,
+    quote_balance: Option<u32>,
 }
 
 impl Engine {
@@ -56,14 +59,32 @@ impl Engine {
         }
         self.check_capacity(command, symbol, price)?;
         let reserve_bps = self.fee_bps(symbol, command.account, false);
-        let mut admission = Admission { price, stop_price, size, reserve: 0, reserve_bps, market_limit: 0 };
+        let mut admission = Admission {
+            price,
+            stop_price,
+            size,
+            reserve: 0,
+            reserve_bps,
+            market_limit: 0,
+            base_balance: None,
+            quote_balance: None,
+        };
+        if !self.config.matching_only {
+            admission.base_balance = self.balance_record(command.account, symbol.spec.base);
+            admission.quote_balance = self.balance_record(command.account, symbol.spec.quote);
+            let missing = admission.base_balance.is_none() as usize + admission.quote_balance.is_none() as usize;
+            if !self.has_record_room(missing) {
+                return Err(BalanceCapacity);
+            }
+        }
         self.compute_reserve(command, symbol, &mut admission)?;
         if self.config.matching_only {
             admission.reserve = 0;
             return Ok(admission);
         }
-        let reserve_asset = if command.side == Side::Buy { symbol.spec.quote } else { symbol.spec.base };
-        if self.balance_available(command.account, reserve_asset) < admission.reserve {
+        let reserve_record = if command.side == Side::Buy { admission.quote_balance } else { admission.base_balance };
+        let available = reserve_record.map_or(0, |record| self.balances[record as usize].available);
+        if available < admission.reserve {
             return Err(InsufficientFunds);
         }
         Ok(admission)
@@ -120,10 +141,6 @@ impl Engine {
         if may_rest && !symbol.has_level_room(side, price) {
             return Err(BookCapacity);
         }
-        let missing = self.missing_records(command.account, &[symbol.spec.base, symbol.spec.quote]);
-        if !self.config.matching_only && !self.has_record_room(missing) {
-            return Err(BalanceCapacity);
-        }
         Ok(())
     }
 
@@ -178,7 +195,9 @@ impl Engine {
         let (base_balance, quote_balance) = if self.config.matching_only {
             (NIL, NIL)
         } else {
-            (self.ensure_balance(command.account, base), self.ensure_balance(command.account, quote))
+            let base_balance = admission.base_balance.unwrap_or_else(|| self.ensure_balance(command.account, base));
+            let quote_balance = admission.quote_balance.unwrap_or_else(|| self.ensure_balance(command.account, quote));
+            (base_balance, quote_balance)
         };
         let by_quote = command.order_type == OrderType::MarketByQuote;
         let slot = self.orders.alloc(Order {

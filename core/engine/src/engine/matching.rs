@@ -238,7 +238,7 @@ impl Engine {
     fn next_triggered_stop(&self, symbol_id: SymbolId) -> Option<u32> {
         let symbol = self.symbol(symbol_id);
         let last = symbol.last_price;
-        if last == 0 {
+        if last == 0 || (symbol.buy_stops.len() == 0 && symbol.sell_stops.len() == 0) {
             return None;
         }
         if let Some(((std::cmp::Reverse(stop), _), slot)) = symbol.buy_stops.last() {
