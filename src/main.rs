@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cex_bench::cli::{engine_bench, EngineBenchOptions};
+use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
 use cex_bench::workload::Profile;
 use clap::{Args, Parser, Subcommand};
 
@@ -92,18 +92,8 @@ fn main() -> ExitCode {
         }
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
-            let options = EngineBenchOptions {
-                profile: Profile::C,
-                ops: None,
-                json: true,
-                rates: Vec::new(),
-                workload: Some(workload.clone()),
-                save: None,
-                seed: 0,
-                with_reference: !no_reference,
-                with_peers: !no_peers,
-            };
-            match cex_bench::cli::memory_probe(&workload, engine_index, &options) {
+            let engines = EngineSelection { with_reference: !no_reference, with_peers: !no_peers };
+            match memory_probe(&workload, engine_index, engines) {
                 Ok(bytes) => {
                     println!("{bytes:.1}");
                     ExitCode::SUCCESS
@@ -126,8 +116,7 @@ fn run_engine_bench(args: EngineArgs) -> ExitCode {
         workload: args.workload,
         save: args.save,
         seed: args.seed,
-        with_reference: !args.no_reference,
-        with_peers: !args.no_peers,
+        engines: EngineSelection { with_reference: !args.no_reference, with_peers: !args.no_peers },
     };
     match engine_bench(&options) {
         Ok(true) => ExitCode::SUCCESS,

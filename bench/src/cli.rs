@@ -21,7 +21,13 @@ pub struct EngineBenchOptions {
     /// Write the generated workload here.
     pub save: Option<PathBuf>,
     pub seed: u64,
-    /// Also run the naive reference engine (slow on big books).
+    pub engines: EngineSelection,
+}
+
+/// Which engines run besides ours.
+#[derive(Clone, Copy)]
+pub struct EngineSelection {
+    /// The naive reference engine (slow on big books).
     pub with_reference: bool,
     pub with_peers: bool,
 }
@@ -40,7 +46,7 @@ pub fn engine_bench(options: &EngineBenchOptions) -> std::io::Result<bool> {
         runner::pin_to_last_core()
     ));
     say(format!("clock read costs {:.1} ns (included in every open-loop latency)", runner::clock_read_ns()));
-    let factories = factories(&workload, options);
+    let factories = factories(&workload, options.engines);
     let mut closed = Vec::new();
     for factory in &factories {
         let name = factory().name();
@@ -76,10 +82,10 @@ fn measure_memory_in_children(
     for (index, row) in rows.iter_mut().enumerate() {
         let mut command = std::process::Command::new(&executable);
         command.args(["bench", "memory", "--engine-index", &index.to_string(), "--workload"]).arg(&path);
-        if !options.with_reference {
+        if !options.engines.with_reference {
             command.arg("--no-reference");
         }
-        if !options.with_peers {
+        if !options.engines.with_peers {
             command.arg("--no-peers");
         }
         let output = command.output()?;
@@ -93,10 +99,10 @@ fn measure_memory_in_children(
 pub fn memory_probe(
     workload_path: &std::path::Path,
     engine_index: usize,
-    options: &EngineBenchOptions,
+    engines: EngineSelection,
 ) -> std::io::Result<f64> {
     let workload = opfile::read(&mut BufReader::new(File::open(workload_path)?))?;
-    let factories = factories(&workload, options);
+    let factories = factories(&workload, engines);
     let factory = factories.get(engine_index).ok_or_else(|| std::io::Error::other("no engine with that index"))?;
     let (_engine, per_order) = runner::prepared(factory, &workload);
     per_order.ok_or_else(|| std::io::Error::other("the workload's prefill is too small to measure"))
@@ -107,7 +113,7 @@ fn load_or_generate(options: &EngineBenchOptions, say: &dyn Fn(String)) -> std::
         say(format!("reading workload {}", path.display()));
         return opfile::read(&mut BufReader::new(File::open(path)?));
     }
-    let ops = options.ops.unwrap_or(options.profile.default_ops());
+    let ops = options.ops.unwrap_or(Profile::DEFAULT_OPS);
     say(format!("generating profile {} with {ops} ops through the reference engine", options.profile.letter()));
     let workload = Workload::generate(options.profile, ops, options.seed);
     if let Some(path) = &options.save {
@@ -118,16 +124,16 @@ fn load_or_generate(options: &EngineBenchOptions, say: &dyn Fn(String)) -> std::
 }
 
 /// Ours first (matching only, then with risk): the open-loop runs take the first two.
-fn factories(workload: &Workload, options: &EngineBenchOptions) -> Vec<Factory> {
+fn factories(workload: &Workload, engines: EngineSelection) -> Vec<Factory> {
     let live = workload.max_live_orders;
     let mut factories: Vec<Factory> = vec![
         Box::new(move || Box::new(Ours::matching_only(live)) as Box<dyn BenchEngine>),
         Box::new(move || Box::new(Ours::with_risk(live)) as Box<dyn BenchEngine>),
     ];
-    if options.with_reference {
+    if engines.with_reference {
         factories.push(Box::new(move || Box::new(Reference::new(live)) as Box<dyn BenchEngine>));
     }
-    if options.with_peers {
+    if engines.with_peers {
         for index in 0..peers::all().len() {
             factories.push(Box::new(move || peers::all().swap_remove(index)));
         }

@@ -84,21 +84,8 @@ pub fn command(op: &Op) -> Command {
         OpSide::Sell => Side::Sell,
     };
     let limit = |time_in_force| {
-        Command::NewOrder(NewOrder {
-            account: op.account,
-            symbol: op.symbol,
-            client_order_id: 0,
-            side,
-            order_type: OrderType::Limit,
-            time_in_force,
-            price: op.price_ticks * TICK_SIZE,
-            qty: op.qty_lots * LOT_SIZE,
-            quote_qty: 0,
-            stop_price: 0,
-            expire_ts_ns: 0,
-            post_only: false,
-            stp: SelfTradePrevention::None,
-        })
+        let order = NewOrder::limit(op.account, op.symbol, side, op.price_ticks * TICK_SIZE, op.qty_lots * LOT_SIZE);
+        Command::NewOrder(NewOrder { time_in_force, ..order })
     };
     match op.kind {
         OpKind::Gtc => limit(TimeInForce::Gtc),

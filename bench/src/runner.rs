@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::op::{BenchEngine, Op, OpKind};
+use crate::op::{BenchEngine, OpKind};
 use crate::workload::{Expected, Workload};
 
 /// Makes a fresh, empty engine under test.
@@ -187,13 +187,8 @@ pub fn open_loop(factory: &Factory, workload: &Workload, rate_per_sec: u64, prog
         latency: Some(Latency::of(&all)),
         cancel_latency: (!cancels.is_empty()).then(|| Latency::of(&cancels)),
         bytes_per_order: None,
-        verdict: verify_single_pass(engine.as_ref(), workload),
+        verdict: verify(engine.as_ref(), &workload.expected),
     }
-}
-
-/// Open loop runs one pass; the file's expectations are per pass too.
-fn verify_single_pass(engine: &dyn BenchEngine, workload: &Workload) -> Result<(), String> {
-    verify(engine, &workload.expected)
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -208,9 +203,4 @@ pub fn clock_read_ns() -> f64 {
         std::hint::black_box(Instant::now());
     }
     started.elapsed().as_nanos() as f64 / rounds as f64
-}
-
-/// Ops of one kind in the workload, for the report.
-pub fn count_kind(ops: &[Op], kind: OpKind) -> usize {
-    ops.iter().filter(|op| op.kind == kind).count()
 }

@@ -45,12 +45,7 @@ impl Profile {
         }
     }
 
-    pub fn default_ops(self) -> u64 {
-        match self {
-            Profile::A | Profile::B | Profile::C => 1_000_000,
-            Profile::D => 1_000_000,
-        }
-    }
+    pub const DEFAULT_OPS: u64 = 1_000_000;
 
     fn shape(self) -> Shape {
         match self {

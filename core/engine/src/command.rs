@@ -148,6 +148,32 @@ pub struct NewOrder {
     pub stp: SelfTradePrevention,
 }
 
+impl NewOrder {
+    /// A plain GTC limit order: no client id, no expiry, not post-only, no STP.
+    pub fn limit(account: AccountId, symbol: SymbolId, side: Side, price: i64, qty: i64) -> NewOrder {
+        NewOrder {
+            account,
+            symbol,
+            client_order_id: 0,
+            side,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Gtc,
+            price,
+            qty,
+            quote_qty: 0,
+            stop_price: 0,
+            expire_ts_ns: 0,
+            post_only: false,
+            stp: SelfTradePrevention::None,
+        }
+    }
+
+    /// One side of a mass quote: a post-only GTC limit order.
+    pub fn quote_leg(quote: &MassQuote, side: Side, price: i64, qty: i64) -> NewOrder {
+        NewOrder { post_only: true, ..NewOrder::limit(quote.account, quote.symbol, side, price, qty) }
+    }
+}
+
 /// Cancels by `order_id`, or by `client_order_id` when `order_id` is 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cancel {

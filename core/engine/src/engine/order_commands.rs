@@ -156,21 +156,7 @@ impl Engine {
             if qty == 0 {
                 continue;
             }
-            let leg = NewOrder {
-                account: quote.account,
-                symbol: quote.symbol,
-                client_order_id: 0,
-                side,
-                order_type: OrderType::Limit,
-                time_in_force: TimeInForce::Gtc,
-                price,
-                qty,
-                quote_qty: 0,
-                stop_price: 0,
-                expire_ts_ns: 0,
-                post_only: true,
-                stp: SelfTradePrevention::None,
-            };
+            let leg = NewOrder::quote_leg(&quote, side, price, qty);
             if let Err(reason) = self.new_order(&leg, true, out) {
                 let command = crate::command::Command::MassQuote(quote);
                 out.emit(EventBody::Rejected(command.rejection(reason)));

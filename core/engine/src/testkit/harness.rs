@@ -44,21 +44,7 @@ pub fn btc_usdt_spec() -> SymbolSpec {
 
 /// A GTC limit order with no extras.
 pub fn limit(account: AccountId, side: Side, price: i64, qty: i64) -> NewOrder {
-    NewOrder {
-        account,
-        symbol: BTC_USDT,
-        client_order_id: 0,
-        side,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Gtc,
-        price,
-        qty,
-        quote_qty: 0,
-        stop_price: 0,
-        expire_ts_ns: 0,
-        post_only: false,
-        stp: SelfTradePrevention::None,
-    }
+    NewOrder::limit(account, BTC_USDT, side, price, qty)
 }
 
 pub struct Harness {

@@ -448,21 +448,7 @@ impl ReferenceEngine {
     }
 
     fn place_quote_leg(&mut self, q: &MassQuote, side: Side, price: i64, qty: i64) {
-        let leg = NewOrder {
-            account: q.account,
-            symbol: q.symbol,
-            client_order_id: 0,
-            side,
-            order_type: OrderType::Limit,
-            time_in_force: TimeInForce::Gtc,
-            price,
-            qty,
-            quote_qty: 0,
-            stop_price: 0,
-            expire_ts_ns: 0,
-            post_only: true,
-            stp: SelfTradePrevention::None,
-        };
+        let leg = NewOrder::quote_leg(q, side, price, qty);
         match self.check_new_order(&leg) {
             Ok(plan) => self.accept_order(&leg, plan, true),
             Err(reason) => self.reject_quote_leg(q.account, reason),
