@@ -17,7 +17,7 @@ pub mod testkit;
 
 pub use command::*;
 pub use config::EngineConfig;
-pub use engine::Engine;
+pub use engine::{Engine, SnapshotError};
 pub use event::*;
 pub use reject::RejectReason;
 pub use types::*;

@@ -14,6 +14,7 @@ mod invariants;
 mod matching;
 mod order_commands;
 mod refdata;
+mod snapshot;
 mod sorted_index;
 pub(crate) mod state;
 
@@ -28,6 +29,8 @@ use crate::config::EngineConfig;
 use crate::event::{BalanceChanged, Event, EventBody, EventSink};
 use crate::reject::RejectReason;
 use crate::types::*;
+
+pub use snapshot::SnapshotError;
 
 pub struct Engine {
     config: EngineConfig,

@@ -197,7 +197,7 @@ impl Engine {
         Ok(())
     }
 
-    fn remember_reference(&mut self, ref_id: u64) {
+    pub(super) fn remember_reference(&mut self, ref_id: u64) {
         let window = self.config.adjust_dedup_window as usize;
         if window == 0 {
             return;
@@ -220,7 +220,7 @@ impl Engine {
 }
 
 /// The symbol's `quote_per_tick_lot` if its rules are consistent.
-fn validate_spec(spec: &SymbolSpec, base_scale: u8) -> Option<i64> {
+pub(super) fn validate_spec(spec: &SymbolSpec, base_scale: u8) -> Option<i64> {
     let lot = spec.lot_size;
     let consistent = spec.base != spec.quote
         && spec.tick_size > 0
