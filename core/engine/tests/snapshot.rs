@@ -14,7 +14,7 @@ fn restore_mid_flow(seed: u64, snapshot_at: usize, commands: usize) {
     for envelope in flow.setup() {
         original.apply(&envelope, &mut events);
     }
-    let mut drive = |engine: &mut Engine, flow: &mut FlowGenerator, events: &mut Vec<Event>| {
+    let drive = |engine: &mut Engine, flow: &mut FlowGenerator, events: &mut Vec<Event>| {
         let envelope: CommandEnvelope = flow.next_command();
         events.clear();
         engine.apply(&envelope, events);
