@@ -77,6 +77,7 @@ impl<T: Copy> Pool<T> {
         Pool { items: Vec::with_capacity(capacity), free: Vec::with_capacity(capacity), capacity }
     }
 
+    #[cfg(any(test, feature = "testkit"))]
     pub fn in_use(&self) -> usize {
         self.items.len() - self.free.len()
     }
