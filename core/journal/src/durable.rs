@@ -1,0 +1,364 @@
+//! The engine made durable: every command is appended to the command journal before the
+//! engine applies it, its events then go to the event journal, and snapshots are taken by
+//! policy and written off the engine thread. Opening recovers: the newest usable snapshot,
+//! then the command journal after it, regenerating any events the event journal lacks.
+//!
+//! Layout of the data directory: `commands/` and `events/` (journal segments) and
+//! `snapshots/`. Both journals share one sequence: the event record with sequence `s` holds
+//! every event command `s` caused (see `encode_events`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use cex_engine::{Command, CommandEnvelope, Engine, EngineConfig, Event, EventSink, SnapshotError};
+use cex_schema::{decode_command, decode_event, encode_command, encode_event, DecodeError, EncodeError};
+
+use crate::snapshots::{SkippedSnapshot, SnapshotStore};
+use crate::{DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, RecoveryReport};
+
+/// When snapshots are taken, besides on demand. Zero turns a trigger off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotPolicy {
+    pub every_commands: u64,
+    /// Measured in command timestamps, so replay takes the same decisions.
+    pub every_ns: u64,
+    pub keep: usize,
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> Self {
+        SnapshotPolicy { every_commands: 1_000_000, every_ns: 60_000_000_000, keep: 3 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DurableConfig {
+    pub dir: PathBuf,
+    pub journal: JournalConfig,
+    pub snapshots: SnapshotPolicy,
+}
+
+#[derive(Debug)]
+pub enum DurableError {
+    Journal(JournalError),
+    /// A command the wire format cannot carry; it was not sequenced.
+    Unencodable(EncodeError),
+    /// A journal record that does not decode: the journal is not ours, or damaged.
+    Undecodable {
+        journal: &'static str,
+        seq: u64,
+        error: DecodeError,
+    },
+    /// The journals and snapshots disagree in a way recovery cannot mend.
+    Inconsistent(String),
+}
+
+impl std::fmt::Display for DurableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DurableError::Journal(error) => write!(f, "{error}"),
+            DurableError::Unencodable(error) => write!(f, "command cannot be encoded: {error:?}"),
+            DurableError::Undecodable { journal, seq, error } => {
+                write!(f, "{journal} journal record {seq} does not decode: {error:?}")
+            }
+            DurableError::Inconsistent(why) => write!(f, "journal and snapshots disagree: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for DurableError {}
+
+impl From<JournalError> for DurableError {
+    fn from(error: JournalError) -> Self {
+        DurableError::Journal(error)
+    }
+}
+
+/// What opening found and did; the caller logs it.
+#[derive(Debug, Default)]
+pub struct Startup {
+    pub commands: RecoveryReport,
+    pub events: RecoveryReport,
+    /// The snapshot the state was restored from, if any.
+    pub snapshot_seq: Option<u64>,
+    /// Snapshot files that were present but unusable, and why.
+    pub skipped_snapshots: Vec<SkippedSnapshot>,
+    pub replayed_commands: u64,
+    /// Event records written during recovery for commands whose events had not been.
+    pub regenerated_event_records: u64,
+    pub state_hash: u64,
+}
+
+pub struct DurableEngine {
+    engine: Engine,
+    commands: JournalWriter,
+    events: JournalWriter,
+    policy: SnapshotPolicy,
+    snapshots: SnapshotWriter,
+    last_snapshot_seq: u64,
+    /// The timestamp of the last snapshot, or of the first command since opening.
+    last_snapshot_ts: Option<u64>,
+    buffers: Buffers,
+}
+
+/// Buffers reused for every command, so the hot path does not allocate.
+struct Buffers {
+    command_bytes: [u8; cex_schema::MAX_MESSAGE_BYTES],
+    events: Vec<Event>,
+    event_payload: Vec<u8>,
+}
+
+impl Buffers {
+    fn new() -> Buffers {
+        Buffers {
+            command_bytes: [0; cex_schema::MAX_MESSAGE_BYTES],
+            events: Vec::with_capacity(1 << 12),
+            event_payload: Vec::with_capacity(1 << 16),
+        }
+    }
+}
+
+impl DurableEngine {
+    pub fn open(config: &DurableConfig, engine_config: EngineConfig) -> Result<(DurableEngine, Startup), DurableError> {
+        let (commands, commands_report) = JournalWriter::open(config.dir.join("commands"), config.journal)?;
+        let (mut events, events_report) = JournalWriter::open(config.dir.join("events"), config.journal)?;
+        if events_report.last_seq > commands_report.last_seq {
+            let why = format!("events reach {} but commands only {}", events_report.last_seq, commands_report.last_seq);
+            return Err(DurableError::Inconsistent(why));
+        }
+        let store = SnapshotStore::open(config.dir.join("snapshots"), config.snapshots.keep)?;
+        let (mut engine, snapshot_seq, skipped_snapshots) =
+            restore_newest(&store, engine_config, events_report.last_seq)?;
+        let mut startup = Startup {
+            commands: commands_report,
+            events: events_report,
+            snapshot_seq,
+            skipped_snapshots,
+            ..Startup::default()
+        };
+        let mut buffers = Buffers::new();
+        replay(&config.dir, &mut engine, &mut events, &mut buffers, &mut startup)?;
+        startup.state_hash = engine.state_hash();
+        let durable = DurableEngine {
+            engine,
+            commands,
+            events,
+            policy: config.snapshots,
+            snapshots: SnapshotWriter::spawn(store),
+            last_snapshot_seq: snapshot_seq.unwrap_or(0),
+            last_snapshot_ts: None,
+            buffers,
+        };
+        Ok((durable, startup))
+    }
+
+    /// Journals, applies and publishes one command; returns its sequence. A command the
+    /// wire format cannot carry is refused before it gets a sequence.
+    pub fn submit<S: EventSink>(&mut self, ts_ns: u64, command: &Command, sink: &mut S) -> Result<u64, DurableError> {
+        let buffers = &mut self.buffers;
+        let length = encode_command(command, &mut buffers.command_bytes).map_err(DurableError::Unencodable)?;
+        let seq = self.commands.last_seq() + 1;
+        self.commands.append(seq, ts_ns, &buffers.command_bytes[..length])?;
+        buffers.events.clear();
+        self.engine.apply(&CommandEnvelope { seq, ts_ns, command: *command }, &mut buffers.events);
+        encode_events(&buffers.events, &mut buffers.event_payload);
+        self.events.append(seq, ts_ns, &buffers.event_payload)?;
+        for event in &buffers.events {
+            sink.emit(*event);
+        }
+        if self.snapshot_due(seq, ts_ns) {
+            self.snapshot_now(ts_ns);
+        }
+        Ok(seq)
+    }
+
+    fn snapshot_due(&mut self, seq: u64, ts_ns: u64) -> bool {
+        let since = *self.last_snapshot_ts.get_or_insert(ts_ns);
+        let by_count = self.policy.every_commands > 0 && seq - self.last_snapshot_seq >= self.policy.every_commands;
+        let by_time = self.policy.every_ns > 0 && ts_ns.saturating_sub(since) >= self.policy.every_ns;
+        by_count || by_time
+    }
+
+    /// Serialises the state now (one pass, on this thread) and hands the bytes to the writer
+    /// thread. Returns false if the previous snapshot is still being written: the engine
+    /// never waits for the disk.
+    pub fn snapshot_now(&mut self, ts_ns: u64) -> bool {
+        let mut bytes = Vec::new();
+        self.engine.snapshot(&mut bytes);
+        let queued = self.snapshots.offer(self.engine.last_seq(), bytes);
+        if queued {
+            self.last_snapshot_seq = self.engine.last_seq();
+            self.last_snapshot_ts = Some(ts_ns);
+        }
+        queued
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The highest sequence whose command is durable under the configured mode.
+    pub fn durable_watcher(&self) -> DurableWatcher {
+        self.commands.watcher()
+    }
+
+    /// The sequence of the newest snapshot written to disk.
+    pub fn snapshot_written_seq(&self) -> u64 {
+        self.snapshots.written.load(Ordering::Acquire)
+    }
+
+    /// Waits for the snapshot writer, then closes both journals.
+    pub fn close(mut self) -> Result<(), DurableError> {
+        self.snapshots.finish()?;
+        self.commands.close()?;
+        self.events.close()?;
+        Ok(())
+    }
+}
+
+/// Applies the command journal after the restored state, writing the events of any
+/// command the event journal does not hold yet.
+fn replay(
+    dir: &Path,
+    engine: &mut Engine,
+    events: &mut JournalWriter,
+    buffers: &mut Buffers,
+    startup: &mut Startup,
+) -> Result<(), DurableError> {
+    let mut reader = JournalReader::open(dir.join("commands"), engine.last_seq() + 1)?;
+    while let Some(record) = reader.try_next()? {
+        let (seq, ts_ns) = (record.seq, record.timestamp_ns);
+        let command = decode_command(record.payload).map_err(|error| DurableError::Undecodable {
+            journal: "command",
+            seq,
+            error,
+        })?;
+        buffers.events.clear();
+        engine.apply(&CommandEnvelope { seq, ts_ns, command }, &mut buffers.events);
+        if engine.last_seq() != seq {
+            return Err(DurableError::Inconsistent(format!("command {seq} did not follow the restored state")));
+        }
+        startup.replayed_commands += 1;
+        if seq > events.last_seq() {
+            encode_events(&buffers.events, &mut buffers.event_payload);
+            events.append(seq, ts_ns, &buffers.event_payload)?;
+            startup.regenerated_event_records += 1;
+        }
+    }
+    if engine.last_seq() != startup.commands.last_seq {
+        let why = format!("replay stopped at {}, the journal ends at {}", engine.last_seq(), startup.commands.last_seq);
+        return Err(DurableError::Inconsistent(why));
+    }
+    Ok(())
+}
+
+/// The newest snapshot that restores and is not ahead of the event journal (events before
+/// it cannot be regenerated); otherwise an empty engine.
+fn restore_newest(
+    store: &SnapshotStore,
+    config: EngineConfig,
+    events_last_seq: u64,
+) -> Result<(Engine, Option<u64>, Vec<SkippedSnapshot>), DurableError> {
+    let mut skipped = Vec::new();
+    for seq in store.list()?.into_iter().rev() {
+        let path = store.path_for(seq);
+        if seq > events_last_seq {
+            skipped.push(SkippedSnapshot { path, reason: format!("ahead of the event journal ({events_last_seq})") });
+            continue;
+        }
+        let restored = store
+            .load(seq)
+            .and_then(|bytes| Engine::restore(config, &bytes).map_err(|error: SnapshotError| error.to_string()));
+        match restored {
+            Ok(engine) => return Ok((engine, Some(seq), skipped)),
+            Err(reason) => skipped.push(SkippedSnapshot { path, reason }),
+        }
+    }
+    Ok((Engine::new(config), None, skipped))
+}
+
+/// One event record: the count of events (u16), then each event as its length (u16) and
+/// its SBE bytes. A command with no events still gets a record, so the sequences of the
+/// two journals stay aligned.
+pub fn encode_events(events: &[Event], out: &mut Vec<u8>) {
+    let mut message = [0u8; cex_schema::MAX_MESSAGE_BYTES];
+    out.clear();
+    out.extend_from_slice(&(events.len() as u16).to_le_bytes());
+    for event in events {
+        let length = encode_event(event, &mut message).expect("every engine event fits the schema");
+        out.extend_from_slice(&(length as u16).to_le_bytes());
+        out.extend_from_slice(&message[..length]);
+    }
+}
+
+/// The events of one event record.
+pub fn decode_events(payload: &[u8]) -> Result<Vec<Event>, DecodeError> {
+    let truncated = || DecodeError::Truncated { needed: 2, available: 0 };
+    let count = u16::from_le_bytes(payload.get(..2).ok_or_else(truncated)?.try_into().expect("2 bytes"));
+    let mut at = 2;
+    let mut events = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let length = u16::from_le_bytes(payload.get(at..at + 2).ok_or_else(truncated)?.try_into().expect("2 bytes"));
+        let message = payload.get(at + 2..at + 2 + length as usize).ok_or_else(truncated)?;
+        events.push(decode_event(message)?);
+        at += 2 + length as usize;
+    }
+    Ok(events)
+}
+
+/// Writes snapshots on its own thread, one at a time.
+struct SnapshotWriter {
+    sender: Option<mpsc::SyncSender<(u64, Vec<u8>)>>,
+    handle: Option<JoinHandle<()>>,
+    written: Arc<AtomicU64>,
+    failure: Arc<Mutex<Option<JournalError>>>,
+}
+
+impl SnapshotWriter {
+    fn spawn(store: SnapshotStore) -> SnapshotWriter {
+        // One snapshot may wait while another is written; a third is refused, not queued.
+        let (sender, receiver) = mpsc::sync_channel::<(u64, Vec<u8>)>(1);
+        let written = Arc::new(AtomicU64::new(0));
+        let failure = Arc::new(Mutex::new(None));
+        let (written_by_thread, failure_by_thread) = (written.clone(), failure.clone());
+        let handle = std::thread::Builder::new()
+            .name("cex-snapshots".into())
+            .spawn(move || {
+                for (seq, bytes) in receiver {
+                    match store.write(seq, &bytes) {
+                        Ok(_) => written_by_thread.store(seq, Ordering::Release),
+                        Err(error) => *failure_by_thread.lock().expect("snapshot failure lock") = Some(error),
+                    }
+                }
+            })
+            .expect("spawn the snapshot writer");
+        SnapshotWriter { sender: Some(sender), handle: Some(handle), written, failure }
+    }
+
+    /// Hands over a snapshot if the writer is idle.
+    fn offer(&self, seq: u64, bytes: Vec<u8>) -> bool {
+        self.sender.as_ref().is_some_and(|sender| sender.try_send((seq, bytes)).is_ok())
+    }
+
+    fn finish(&mut self) -> Result<(), JournalError> {
+        self.sender.take();
+        if let Some(handle) = self.handle.take() {
+            handle.join().expect("the snapshot writer does not panic");
+        }
+        match self.failure.lock().expect("snapshot failure lock").take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SnapshotWriter {
+    fn drop(&mut self) {
+        self.sender.take();
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The append-only journal: commands are appended before their effects show, and the
+//! engine's output events go into a second journal of the same format. Payloads are opaque
+//! bytes. Format, durability modes, recovery rules and reader semantics: `README.md`.
+
+mod config;
+mod durable;
+mod error;
+mod reader;
+mod record;
+mod recovery;
+mod segment;
+mod snapshots;
+mod sync;
+mod writer;
+
+pub use config::{Durability, JournalConfig};
+pub use durable::{decode_events, encode_events, DurableConfig, DurableEngine, DurableError, SnapshotPolicy, Startup};
+pub use error::{CorruptReason, Damage, JournalError};
+pub use reader::JournalReader;
+pub use record::{record_bytes, Record, HEADER_BYTES};
+pub use recovery::{DroppedTail, RecoveryReport};
+pub use snapshots::{LoadedSnapshot, SkippedSnapshot, SnapshotStore};
+pub use sync::{DurableWatcher, FileSyncer, SyncRange, Syncer};
+pub use writer::JournalWriter;
