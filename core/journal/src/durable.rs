@@ -125,7 +125,13 @@ impl DurableEngine {
         let (commands, commands_report) = JournalWriter::open(config.dir.join("commands"), config.journal)?;
         let (mut events, events_report) = JournalWriter::open(config.dir.join("events"), config.journal)?;
         if events_report.last_seq > commands_report.last_seq {
-            let why = format!("events reach {} but commands only {}", events_report.last_seq, commands_report.last_seq);
+            let why = format!(
+                "events reach {} but commands only {}; the event journal is derived: move {} aside and \
+                 restart to rebuild it from the command journal",
+                events_report.last_seq,
+                commands_report.last_seq,
+                config.dir.join("events").display()
+            );
             return Err(DurableError::Inconsistent(why));
         }
         let store = SnapshotStore::open(config.dir.join("snapshots"), config.snapshots.keep)?;
