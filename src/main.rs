@@ -1,9 +1,12 @@
 //! `cex`: the exchange's single binary.
 
+mod replay;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
+use cex_bench::journal::{journal_bench, JournalBenchOptions, Sections};
 use cex_bench::workload::Profile;
 use clap::{Args, Parser, Subcommand};
 
@@ -23,12 +26,20 @@ enum Commands {
         #[command(subcommand)]
         target: BenchTarget,
     },
+    /// Inspect a durable engine's data directory (journals and snapshots), read-only.
+    Replay {
+        #[command(subcommand)]
+        command: replay::ReplayCommand,
+    },
 }
 
 #[derive(Subcommand)]
 enum BenchTarget {
     /// The matching engine against the reference model and peer order-book crates.
     Engine(EngineArgs),
+    /// The journal: its cost on engine throughput, durable-ack latency, replay and recovery
+    /// speed, and an io_uring writer measured against the memory-mapped one.
+    Journal(JournalArgs),
     /// Internal: builds one engine's book from an op file in this fresh process and prints
     /// the resident bytes per resting order (`bench engine` runs it per engine).
     #[command(hide = true)]
@@ -75,6 +86,40 @@ struct EngineArgs {
     no_peers: bool,
 }
 
+#[derive(Args)]
+struct JournalArgs {
+    /// Profile A's timed operations for the cost, writer and ack runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    ops: u64,
+    /// Seed of the generated workloads.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Open-loop rates for the durable-ack latency, commands/s, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000,500000")]
+    rates: Vec<u64>,
+    /// Seconds of each open-loop run (the engine's run is capped at --ops commands).
+    #[arg(long, default_value_t = 2.0)]
+    ack_seconds: f64,
+    /// Rounds of the raw 4 KiB write + fdatasync probe.
+    #[arg(long, default_value_t = 2_000)]
+    fsync_samples: u64,
+    /// Commands in the replay and recovery journal, setup and prefill included; 0 skips it.
+    #[arg(long, default_value_t = 10_000_000)]
+    recovery_commands: u64,
+    /// Closed-loop passes per variant; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    passes: u32,
+    /// Put the temporary data directories here (default: the system temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Sections to run, comma-separated: cost, writers, ack, replay (default: all).
+    #[arg(long, value_delimiter = ',')]
+    sections: Vec<String>,
+    /// One JSON object per row, instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
 fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text).ok_or_else(|| format!("unknown profile {text:?}: use A, B, C or D"))
 }
@@ -91,6 +136,8 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
+        Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
+        Commands::Replay { command } => replay::run(command),
         Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
             let engines = EngineSelection { with_reference: !no_reference, with_peers: !no_peers };
             match memory_probe(&workload, engine_index, engines) {
@@ -126,6 +173,39 @@ fn run_engine_bench(args: EngineArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("cex bench: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_journal_bench(args: JournalArgs) -> ExitCode {
+    let sections = match Sections::parse(&args.sections) {
+        Ok(sections) => sections,
+        Err(error) => {
+            eprintln!("cex bench journal: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = JournalBenchOptions {
+        ops: args.ops.max(1),
+        seed: args.seed,
+        rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
+        ack_seconds: args.ack_seconds,
+        fsync_samples: args.fsync_samples.max(1),
+        recovery_commands: args.recovery_commands,
+        passes: args.passes.max(1),
+        dir: args.dir,
+        json: args.json,
+        sections,
+    };
+    match journal_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench journal: a run did not reproduce the expected results (see the verified column)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench journal: {error}");
             ExitCode::from(2)
         }
     }

@@ -11,6 +11,7 @@ mod recovery;
 mod segment;
 mod snapshots;
 mod sync;
+mod verify;
 mod writer;
 
 pub use config::{Durability, JournalConfig};
@@ -21,4 +22,5 @@ pub use record::{record_bytes, Record, HEADER_BYTES};
 pub use recovery::{DroppedTail, RecoveryReport};
 pub use snapshots::{LoadedSnapshot, SkippedSnapshot, SnapshotStore};
 pub use sync::{DurableWatcher, FileSyncer, SyncRange, Syncer};
+pub use verify::verify;
 pub use writer::JournalWriter;

@@ -1,8 +1,10 @@
 //! Recovery when a writer opens: every segment is verified in order; a torn tail of the
-//! last segment is cut off, damage anywhere else refuses the open.
+//! last segment is cut off, damage anywhere else refuses the open. The verification alone
+//! (`walk`) also serves read-only checks (`crate::verify`).
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 
 use memmap2::MmapMut;
 
@@ -54,16 +56,39 @@ struct Scan {
     damage: Option<Damage>,
 }
 
-pub(crate) fn recover(dir: &std::path::Path) -> Result<Recovered, JournalError> {
+/// The segments verified in order, the last one still open.
+pub(crate) struct Walk<F, M> {
+    pub report: RecoveryReport,
+    pub segments: Vec<SegmentFile>,
+    /// The last segment as `open` returned it, and where its valid records end.
+    pub last: Option<(F, M, usize)>,
+}
+
+pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
+    let Walk { report, segments, last } = walk(dir, segment::open_mut)?;
+    let tail = last.map(|(file, mut map, offset)| {
+        // Cut the torn tail: appends continue where it started.
+        map[offset..offset + report.dropped_bytes as usize].fill(0);
+        Tail { file, map, offset }
+    });
+    Ok(Recovered { report, segments, tail })
+}
+
+/// Verifies every segment, opened by `open`, in order, and changes nothing: the report's
+/// dropped tail is what recovery then cuts off. Refuses a journal recovery would refuse.
+pub(crate) fn walk<F, M: Deref<Target = [u8]>>(
+    dir: &Path,
+    mut open: impl FnMut(&Path) -> Result<(F, M), JournalError>,
+) -> Result<Walk<F, M>, JournalError> {
     let segments = segment::list(dir)?;
     let mut report = RecoveryReport { segments: segments.len(), ..RecoveryReport::default() };
     let mut expected = segments.first().map(|s| s.first_seq.max(1));
-    let mut tail = None;
+    let mut last = None;
     for (i, seg) in segments.iter().enumerate() {
         if let Some(expected) = expected.filter(|&e| e != seg.first_seq) {
             return Err(corrupt(seg, 0, CorruptReason::Sequence { expected, found: seg.first_seq }));
         }
-        let (file, mut map) = segment::open_mut(&seg.path)?;
+        let (file, map) = open(&seg.path)?;
         if map.len() < HEADER_BYTES {
             return Err(corrupt(seg, 0, CorruptReason::TooSmall { bytes: map.len() as u64 }));
         }
@@ -71,14 +96,14 @@ pub(crate) fn recover(dir: &std::path::Path) -> Result<Recovered, JournalError> 
         if i + 1 < segments.len() {
             check_sealed(seg, &scan)?;
         } else {
-            settle_tail(seg, &mut map, &scan, &mut report)?;
-            tail = Some(Tail { file, map, offset: scan.end });
+            find_tail(seg, &map, &scan, &mut report)?;
+            last = Some((file, map, scan.end));
         }
         report.records += scan.records;
         expected = Some(scan.next_seq);
     }
     report.last_seq = expected.map_or(0, |next| next - 1);
-    Ok(Recovered { report, segments, tail })
+    Ok(Walk { report, segments, last })
 }
 
 /// Follows the records from the start of a segment until the end marker or damage. A valid
@@ -111,22 +136,17 @@ fn check_sealed(seg: &SegmentFile, scan: &Scan) -> Result<(), JournalError> {
     Ok(())
 }
 
-/// Zeroes whatever follows the last valid record of the last segment, unless a valid record
-/// hides in it: then the damage is not a tail and the journal is corrupt.
-fn settle_tail(
-    seg: &SegmentFile,
-    map: &mut [u8],
-    scan: &Scan,
-    report: &mut RecoveryReport,
-) -> Result<(), JournalError> {
-    let written = written_end(map, scan.end);
+/// Whatever follows the last valid record of the last segment is a torn tail, for recovery
+/// to zero, unless a valid record hides in it: then the damage is not a tail and the journal
+/// is corrupt.
+fn find_tail(seg: &SegmentFile, bytes: &[u8], scan: &Scan, report: &mut RecoveryReport) -> Result<(), JournalError> {
+    let written = written_end(bytes, scan.end);
     if written == scan.end {
         return Ok(());
     }
-    if let Some(valid_at) = find_valid(map, scan.end + ALIGN, written) {
+    if let Some(valid_at) = find_valid(bytes, scan.end + ALIGN, written) {
         return Err(corrupt(seg, scan.end, CorruptReason::ValidRecordAfterDamage { valid_at }));
     }
-    map[scan.end..written].fill(0);
     report.dropped_bytes = (written - scan.end) as u64;
     report.dropped_tail = Some(DroppedTail {
         segment: seg.path.clone(),
