@@ -101,13 +101,17 @@ struct JournalArgs {
     #[arg(long, default_value_t = 2.0)]
     ack_seconds: f64,
     /// Rounds of the raw 4 KiB write + fdatasync probe.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 10_000)]
     fsync_samples: u64,
+    /// Times the ack section repeats (raw probe and every path at every rate); the round
+    /// with the median p99 is reported, with the range over rounds.
+    #[arg(long, default_value_t = 3)]
+    ack_runs: u32,
     /// Commands in the replay and recovery journal, setup and prefill included; 0 skips it.
     #[arg(long, default_value_t = 10_000_000)]
     recovery_commands: u64,
     /// Closed-loop passes per variant; the median is reported.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     passes: u32,
     /// Put the temporary data directories here (default: the system temp directory).
     #[arg(long)]
@@ -192,6 +196,7 @@ fn run_journal_bench(args: JournalArgs) -> ExitCode {
         rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
         ack_seconds: args.ack_seconds,
         fsync_samples: args.fsync_samples.max(1),
+        ack_runs: args.ack_runs.max(1),
         recovery_commands: args.recovery_commands,
         passes: args.passes.max(1),
         dir: args.dir,

@@ -9,9 +9,9 @@ use crate::op::{BenchEngine, DepthHasher, Op, RunTotals};
 
 /// Counts trades and traded quantity as events stream out; stores nothing.
 #[derive(Default)]
-struct Tally {
-    trades: u64,
-    volume_qty: u64,
+pub struct Tally {
+    pub trades: u64,
+    pub volume_qty: u64,
 }
 
 impl EventSink for Tally {

@@ -24,7 +24,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(histogram: &Histogram<u64>) -> Latency {
+    pub fn of(histogram: &Histogram<u64>) -> Latency {
         Latency {
             p50_ns: histogram.value_at_quantile(0.50),
             p90_ns: histogram.value_at_quantile(0.90),
@@ -191,7 +191,7 @@ pub fn open_loop(factory: &Factory, workload: &Workload, rate_per_sec: u64, prog
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 

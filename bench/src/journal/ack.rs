@@ -18,15 +18,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cex_engine::Command;
+use cex_engine::{Command, Engine};
 use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy};
 use hdrhistogram::Histogram;
 
 use super::affinity::Pinned;
-use super::cost::{feed, Subject};
-use super::uring;
+use super::cost::{feed, Ladder, Stage, Subject};
+use super::uring::{self, UringMode};
 use super::writers::{Appender, DurableSource, Stream, WriterKind};
-use super::{latency_of, new_histogram, Market, Tally};
+use super::{new_histogram, Market, Tally, ThreadUsage};
 use crate::runner::Latency;
 
 #[derive(Clone, Copy, Debug)]
@@ -34,10 +34,15 @@ pub struct AckFigures {
     pub commands: u64,
     pub achieved_per_sec: f64,
     pub latency: Latency,
+    /// From each command's scheduled time until its submit (append) returned: the
+    /// submitting side's share of the latency.
+    pub submitted: Latency,
     /// Syncs during the run: counted by the syncer (or the io_uring writer) when `counted`,
     /// else inferred from the jumps of the durable sequence the acker saw.
     pub syncs: u64,
     pub counted: bool,
+    /// What the submitting thread went through while offering the commands.
+    pub usage: ThreadUsage,
 }
 
 impl AckFigures {
@@ -53,22 +58,22 @@ trait Driven {
     fn idle(&mut self) -> Result<(), String>;
 }
 
-struct EngineDriven<'a> {
-    durable: &'a mut DurableEngine,
+struct EngineDriven<'a, S: Subject> {
+    subject: &'a mut S,
     commands: &'a [Command],
     tally: Tally,
 }
 
-impl Driven for EngineDriven<'_> {
+impl<S: Subject> Driven for EngineDriven<'_, S> {
     #[inline]
     fn submit(&mut self, index: u64) -> Result<(), String> {
-        let seq = self.durable.engine().last_seq() + 1;
-        Subject::submit(&mut *self.durable, seq, &self.commands[index as usize], &mut self.tally).map(drop)
+        let seq = self.subject.engine().last_seq() + 1;
+        self.subject.submit(seq, &self.commands[index as usize], &mut self.tally).map(drop)
     }
 
     #[inline]
     fn idle(&mut self) -> Result<(), String> {
-        Ok(())
+        self.subject.poll()
     }
 }
 
@@ -89,33 +94,76 @@ impl Driven for WriterDriven<'_> {
     }
 }
 
-/// `DurableEngine::submit` in `Fsync` mode: profile A after an untimed setup and prefill.
-/// Groups are inferred from durable-sequence jumps (the engine opens its own syncer).
-pub fn durable_engine(market: &Market, rate: u64, count: u64, dir: &Path) -> Result<AckFigures, String> {
-    let config = DurableConfig {
-        dir: dir.to_path_buf(),
-        journal: JournalConfig { durability: Durability::Fsync, ..JournalConfig::default() },
-        snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
-    };
-    let (mut durable, _) = DurableEngine::open(&config, market.engine_config).map_err(|e| e.to_string())?;
-    let mut tally = Tally::default();
-    feed(&mut durable, &market.setup, &mut tally)?;
-    feed(&mut durable, &market.prefill, &mut tally)?;
-    let watcher = durable.durable_watcher();
-    let before = durable.engine().last_seq();
-    if !watcher.wait_for(before, Duration::from_secs(60)).map_err(|e| e.to_string())? {
-        return Err("setup not durable within 60 s".to_string());
+/// A whole engine path: commands journaled, applied, events journaled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnginePath {
+    /// `DurableEngine::submit` in `Fsync` mode.
+    Durable,
+    /// The same steps (the cost section's ladder) with both journals on the io_uring writer.
+    Uring(UringMode),
+}
+
+impl EnginePath {
+    pub fn name(self) -> &'static str {
+        match self {
+            EnginePath::Durable => "DurableEngine fsync",
+            EnginePath::Uring(UringMode::Dsync) => "ladder on uring O_DSYNC",
+            EnginePath::Uring(_) => "ladder on uring+fdatasync",
+        }
     }
+}
+
+/// Profile A through an engine path, after an untimed setup and prefill. Groups are
+/// inferred from durable-sequence jumps (`DurableEngine` opens its own syncer).
+pub fn engine(path: EnginePath, market: &Market, rate: u64, count: u64, dir: &Path) -> Result<AckFigures, String> {
     let count = count.min(market.ops.len() as u64);
-    let mut driven = EngineDriven { durable: &mut durable, commands: &market.ops, tally };
-    let run = open_loop(&mut driven, DurableSource::Watcher(watcher), rate, count, before + 1)?;
-    durable.close().map_err(|e| e.to_string())?;
+    match path {
+        EnginePath::Durable => {
+            let config = DurableConfig {
+                dir: dir.to_path_buf(),
+                journal: JournalConfig { durability: Durability::Fsync, ..JournalConfig::default() },
+                snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
+            };
+            let (mut durable, _) = DurableEngine::open(&config, market.engine_config).map_err(|e| e.to_string())?;
+            let figures = engine_open_loop(&mut durable, market, rate, count)?;
+            durable.close().map_err(|e| e.to_string())?;
+            Ok(figures)
+        }
+        EnginePath::Uring(mode) => {
+            let commands = (market.setup.len() + market.prefill.len()) as u64 + count;
+            let engine = Engine::new(market.engine_config);
+            let mut ladder = Ladder::open(Stage::EventAppend, WriterKind::Uring(mode), engine, dir, commands)?;
+            let figures = engine_open_loop(&mut ladder, market, rate, count)?;
+            ladder.close()?;
+            Ok(figures)
+        }
+    }
+}
+
+fn engine_open_loop<S: Subject>(subject: &mut S, market: &Market, rate: u64, count: u64) -> Result<AckFigures, String> {
+    let mut tally = Tally::default();
+    feed(subject, &market.setup, &mut tally)?;
+    feed(subject, &market.prefill, &mut tally)?;
+    let source = subject.durable_source();
+    let before = subject.engine().last_seq();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while source.get() < before {
+        subject.poll()?;
+        if Instant::now() > deadline {
+            return Err("setup not durable within 60 s".to_string());
+        }
+        thread::sleep(Duration::from_micros(100));
+    }
+    let mut driven = EngineDriven { subject, commands: &market.ops, tally };
+    let run = open_loop(&mut driven, source, rate, count, before + 1)?;
     Ok(AckFigures {
         commands: count,
         achieved_per_sec: run.achieved_per_sec,
         latency: run.latency,
+        submitted: run.submitted,
         syncs: run.jumps,
         counted: false,
+        usage: run.usage,
     })
 }
 
@@ -132,15 +180,19 @@ pub fn writer(kind: WriterKind, stream: &Stream, rate: u64, count: u64, dir: &Pa
         commands: count,
         achieved_per_sec: run.achieved_per_sec,
         latency: run.latency,
+        submitted: run.submitted,
         syncs,
         counted: true,
+        usage: run.usage,
     })
 }
 
 struct OpenLoopRun {
     latency: Latency,
+    submitted: Latency,
     achieved_per_sec: f64,
     jumps: u64,
+    usage: ThreadUsage,
 }
 
 fn open_loop<D: Driven>(
@@ -159,8 +211,10 @@ fn open_loop<D: Driven>(
     let start = Instant::now() + Duration::from_millis(5);
     thread::scope(|scope| {
         let acker = scope.spawn(|| acker(&source, start, interval_ns, first_seq, count, &stop));
-        let offered = (|| -> Result<f64, String> {
+        let offered = (|| -> Result<(f64, ThreadUsage, Histogram<u64>), String> {
             let _pinned = Pinned::to_measuring_cpu();
+            let mut submitted = new_histogram();
+            let before = ThreadUsage::now();
             for index in 0..count {
                 let scheduled = start + Duration::from_nanos((index as f64 * interval_ns) as u64);
                 while Instant::now() < scheduled {
@@ -168,8 +222,10 @@ fn open_loop<D: Driven>(
                     spin_loop();
                 }
                 driven.submit(index)?;
+                submitted.saturating_record((scheduled.elapsed().as_nanos() as u64).max(1));
             }
             let achieved = count as f64 / start.elapsed().as_secs_f64();
+            let usage = ThreadUsage::now().since(before);
             let deadline = Instant::now() + Duration::from_secs(60);
             while !acker.is_finished() {
                 driven.idle()?;
@@ -178,18 +234,22 @@ fn open_loop<D: Driven>(
                 }
                 spin_loop();
             }
-            Ok(achieved)
+            Ok((achieved, usage, submitted))
         })();
         stop.store(true, Ordering::Relaxed);
         let (histogram, jumps) = acker.join().expect("the acker does not panic");
-        let achieved_per_sec = offered?;
-        Ok(OpenLoopRun { latency: latency_of(&histogram), achieved_per_sec, jumps })
+        let (achieved_per_sec, usage, submitted) = offered?;
+        let submitted = Latency::of(&submitted);
+        Ok(OpenLoopRun { latency: Latency::of(&histogram), submitted, achieved_per_sec, jumps, usage })
     })
 }
 
-/// Polls the durable sequence (yielding between polls, so a sync thread sharing its core
-/// runs as soon as it wakes) and records every newly durable command's latency. It runs on
-/// the helper CPUs, which it inherits from the thread that starts it.
+/// Polls the durable sequence without pause and records every newly durable command's
+/// latency. It runs on the helper CPUs, which it inherits from the thread that starts it,
+/// under `SCHED_IDLE`: it shares its core with the sync threads, the io_uring workers and
+/// the file system's journal thread, and must never delay them. Measured alternatives were
+/// worse: a poller that yields stayed runnable and at times delayed every sync by ~8 ms;
+/// one that sleeps 10 µs between polls slowed the syncs with its timer wake-ups.
 fn acker(
     source: &DurableSource,
     start: Instant,
@@ -198,6 +258,10 @@ fn acker(
     count: u64,
     stop: &AtomicBool,
 ) -> (Histogram<u64>, u64) {
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: sched_setscheduler reads `idle`, which lives across the call, and changes
+    // only the calling thread's policy (pid 0); lowering it needs no privilege.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) };
     let mut histogram = new_histogram();
     let last_seq = first_seq + count - 1;
     let mut acked = first_seq - 1;
@@ -205,7 +269,7 @@ fn acker(
     while acked < last_seq && !stop.load(Ordering::Relaxed) {
         let durable = source.get().min(last_seq);
         if durable <= acked {
-            thread::yield_now();
+            spin_loop();
             continue;
         }
         let now_ns = Instant::now().saturating_duration_since(start).as_nanos() as u64;
@@ -264,5 +328,5 @@ pub fn raw_fdatasync(dir: &Path, samples: u64, how: RawSync) -> io::Result<Laten
     }
     drop(pinned);
     std::fs::remove_file(&path)?;
-    Ok(latency_of(&histogram))
+    Ok(Latency::of(&histogram))
 }

@@ -1,22 +1,27 @@
 //! Journal cost: profile A through the plain engine, through a ladder that adds one
 //! journaling stage at a time (built here from the public pieces: `encode_command`,
-//! `JournalWriter`, `encode_events`, `Engine`), and through `DurableEngine::submit` in each
-//! durability mode. Every variant runs the same commands on a fresh engine and data
-//! directory, and must reproduce the workload's trades, volume, book and state hash.
+//! `JournalWriter`, `encode_events`, `Engine`), through `DurableEngine::submit` in each
+//! durability mode, and through the full ladder with both journals on the io_uring writer
+//! instead. Every variant runs the same commands on a fresh engine and data directory, and
+//! must reproduce the workload's trades, volume, book and state hash.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Instant;
 
 use cex_engine::{Command, CommandEnvelope, Engine, Event, EventSink};
 use cex_journal::{
-    encode_events, Durability, DurableConfig, DurableEngine, JournalConfig, JournalWriter, SnapshotPolicy,
+    encode_events, record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy,
 };
 use cex_schema::encode_command;
 use indicatif::ProgressBar;
 
 use super::affinity::Pinned;
-use super::{Market, Tally};
+use super::uring::UringMode;
+use super::writers::{Appender, DurableSource, WriterKind};
+use super::{Market, Tally, ThreadUsage};
 
 /// How far the ladder journals, each stage adding to the previous ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,11 +35,14 @@ pub enum Stage {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
+    /// The ladder on the journal's memory-mapped writer (`Mmap` mode).
     Ladder(Stage),
     Durable(Durability),
+    /// The whole ladder, both journals on the io_uring writer.
+    Uring(UringMode),
 }
 
-pub const VARIANTS: [Variant; 8] = [
+pub const VARIANTS: [Variant; 10] = [
     Variant::Ladder(Stage::Engine),
     Variant::Ladder(Stage::CommandEncode),
     Variant::Ladder(Stage::CommandAppend),
@@ -43,6 +51,8 @@ pub const VARIANTS: [Variant; 8] = [
     Variant::Durable(Durability::None),
     Variant::Durable(Durability::Mmap),
     Variant::Durable(Durability::Fsync),
+    Variant::Uring(UringMode::Buffered),
+    Variant::Uring(UringMode::Datasync),
 ];
 
 impl Variant {
@@ -56,6 +66,8 @@ impl Variant {
             Variant::Durable(Durability::None) => "DurableEngine none",
             Variant::Durable(Durability::Mmap) => "DurableEngine mmap",
             Variant::Durable(Durability::Fsync) => "DurableEngine fsync",
+            Variant::Uring(UringMode::Datasync) => "ladder on uring+fdatasync",
+            Variant::Uring(_) => "ladder on io_uring write",
         }
     }
 }
@@ -63,6 +75,8 @@ impl Variant {
 /// One pass of one variant.
 pub struct Pass {
     pub ns_per_op: f64,
+    /// What the measuring thread went through during the timed ops.
+    pub usage: ThreadUsage,
     pub verdict: Result<(), String>,
 }
 
@@ -71,7 +85,16 @@ pub fn pass(variant: Variant, market: &Market, dir: &Path, progress: &ProgressBa
     let engine_config = market.engine_config;
     match variant {
         Variant::Ladder(stage) => {
-            let mut ladder = Ladder::open(stage, Engine::new(engine_config), dir)?;
+            let writer = WriterKind::Journal(Durability::Mmap);
+            let mut ladder = Ladder::open(stage, writer, Engine::new(engine_config), dir, market.commands())?;
+            let pass = timed(&mut ladder, market, progress);
+            ladder.close()?;
+            pass
+        }
+        Variant::Uring(mode) => {
+            let writer = WriterKind::Uring(mode);
+            let stage = Stage::EventAppend;
+            let mut ladder = Ladder::open(stage, writer, Engine::new(engine_config), dir, market.commands())?;
             let pass = timed(&mut ladder, market, progress);
             ladder.close()?;
             pass
@@ -83,13 +106,6 @@ pub fn pass(variant: Variant, market: &Market, dir: &Path, progress: &ProgressBa
                 // Snapshots off: this measures the journal, not the snapshot writer.
                 snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
             };
-            if durability == Durability::None {
-                // In `None` mode the writers create nothing, but recovery still opens a
-                // reader on the command journal's directory.
-                for journal in ["commands", "events"] {
-                    std::fs::create_dir_all(dir.join(journal)).map_err(|e| e.to_string())?;
-                }
-            }
             let (mut durable, _) = DurableEngine::open(&config, engine_config).map_err(|e| e.to_string())?;
             let pass = timed(&mut durable, market, progress);
             durable.close().map_err(|e| e.to_string())?;
@@ -102,6 +118,12 @@ pub fn pass(variant: Variant, market: &Market, dir: &Path, progress: &ProgressBa
 pub trait Subject {
     fn submit(&mut self, ts_ns: u64, command: &Command, tally: &mut Tally) -> Result<u64, String>;
     fn engine(&self) -> &Engine;
+    /// Where the durable command sequence is published.
+    fn durable_source(&self) -> DurableSource;
+    /// For an idle submitting thread: lets writers that drive their own I/O make progress.
+    fn poll(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl Subject for DurableEngine {
@@ -113,6 +135,10 @@ impl Subject for DurableEngine {
     fn engine(&self) -> &Engine {
         DurableEngine::engine(self)
     }
+
+    fn durable_source(&self) -> DurableSource {
+        DurableSource::Watcher(self.durable_watcher())
+    }
 }
 
 /// Setup and prefill untimed, then the ops timed on the pinned thread; verifies the result.
@@ -121,6 +147,7 @@ fn timed<S: Subject>(subject: &mut S, market: &Market, progress: &ProgressBar) -
     feed(subject, &market.setup, &mut Tally::default())?;
     feed(subject, &market.prefill, &mut tally)?;
     let pinned = Pinned::to_measuring_cpu();
+    let before = ThreadUsage::now();
     let mut elapsed = 0.0;
     for chunk in market.ops.chunks(1 << 16) {
         let started = Instant::now();
@@ -128,8 +155,13 @@ fn timed<S: Subject>(subject: &mut S, market: &Market, progress: &ProgressBar) -
         elapsed += started.elapsed().as_secs_f64();
         progress.inc(chunk.len() as u64);
     }
+    let usage = ThreadUsage::now().since(before);
     drop(pinned);
-    Ok(Pass { ns_per_op: elapsed * 1e9 / market.ops.len() as f64, verdict: market.verify(subject.engine(), &tally) })
+    Ok(Pass {
+        ns_per_op: elapsed * 1e9 / market.ops.len() as f64,
+        usage,
+        verdict: market.verify(subject.engine(), &tally),
+    })
 }
 
 /// Submits commands in order, each stamped with its sequence as the engine bench does.
@@ -142,38 +174,42 @@ pub fn feed<S: Subject>(subject: &mut S, commands: &[Command], tally: &mut Tally
     Ok(())
 }
 
-/// `DurableEngine::submit` rebuilt from its public pieces, stopping after `stage`.
+/// `DurableEngine::submit` rebuilt from its public pieces, stopping after `stage`, on
+/// either writer.
 pub struct Ladder {
     stage: Stage,
     engine: Engine,
-    commands: Option<JournalWriter>,
-    events_journal: Option<JournalWriter>,
+    commands: Option<Appender>,
+    events_journal: Option<Appender>,
     command_bytes: [u8; cex_schema::MAX_MESSAGE_BYTES],
     events: Vec<Event>,
     event_payload: Vec<u8>,
 }
 
+/// Room the io_uring writer preallocates per command: for the command journal a record of
+/// the longest message; for the event journal 1 KiB, five times profile A's mean.
+const COMMAND_RECORD_BYTES: u64 = record_bytes(cex_schema::MAX_MESSAGE_BYTES) as u64;
+const EVENT_RECORD_BYTES: u64 = 1 << 10;
+
 impl Ladder {
-    pub fn open(stage: Stage, engine: Engine, dir: &Path) -> Result<Ladder, String> {
-        let journal = |name: &str| -> Result<JournalWriter, String> {
-            let config = JournalConfig { durability: Durability::Mmap, ..JournalConfig::default() };
-            let (writer, _) = JournalWriter::open(dir.join(name), config).map_err(|e| e.to_string())?;
-            Ok(writer)
-        };
+    /// Opens the journals `stage` needs under `dir`, sized (for io_uring) for `commands`.
+    pub fn open(stage: Stage, writer: WriterKind, engine: Engine, dir: &Path, commands: u64) -> Result<Ladder, String> {
+        let open = |name: &str, per_command: u64| Appender::open(writer, &dir.join(name), commands * per_command);
         Ok(Ladder {
             stage,
             engine,
-            commands: (stage >= Stage::CommandAppend).then(|| journal("commands")).transpose()?,
-            events_journal: (stage >= Stage::EventAppend).then(|| journal("events")).transpose()?,
+            commands: (stage >= Stage::CommandAppend).then(|| open("commands", COMMAND_RECORD_BYTES)).transpose()?,
+            events_journal: (stage >= Stage::EventAppend).then(|| open("events", EVENT_RECORD_BYTES)).transpose()?,
             command_bytes: [0; cex_schema::MAX_MESSAGE_BYTES],
             events: Vec::with_capacity(1 << 12),
             event_payload: Vec::with_capacity(1 << 16),
         })
     }
 
+    /// Waits until everything appended is written (durable, in a durable mode), then closes.
     pub fn close(self) -> Result<(), String> {
         for journal in self.commands.into_iter().chain(self.events_journal) {
-            journal.close().map_err(|e| e.to_string())?;
+            journal.close()?;
         }
         Ok(())
     }
@@ -186,9 +222,7 @@ impl Subject for Ladder {
         if self.stage >= Stage::CommandEncode {
             let length = encode_command(command, &mut self.command_bytes).map_err(|e| format!("{e:?}"))?;
             match &mut self.commands {
-                Some(journal) => {
-                    journal.append(seq, ts_ns, &self.command_bytes[..length]).map_err(|e| e.to_string())?
-                }
+                Some(journal) => journal.append(seq, ts_ns, &self.command_bytes[..length])?,
                 None => {
                     black_box(&self.command_bytes[..length]);
                 }
@@ -203,7 +237,7 @@ impl Subject for Ladder {
         self.engine.apply(&envelope, &mut self.events);
         encode_events(&self.events, &mut self.event_payload);
         match &mut self.events_journal {
-            Some(journal) => journal.append(seq, ts_ns, &self.event_payload).map_err(|e| e.to_string())?,
+            Some(journal) => journal.append(seq, ts_ns, &self.event_payload)?,
             None => {
                 black_box(&self.event_payload);
             }
@@ -216,5 +250,20 @@ impl Subject for Ladder {
 
     fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// A ladder that journals no command calls every command durable.
+    fn durable_source(&self) -> DurableSource {
+        self.commands
+            .as_ref()
+            .map_or_else(|| DurableSource::Atomic(Arc::new(AtomicU64::new(u64::MAX))), Appender::source)
+    }
+
+    #[inline]
+    fn poll(&mut self) -> Result<(), String> {
+        for journal in self.commands.iter_mut().chain(&mut self.events_journal) {
+            journal.poll()?;
+        }
+        Ok(())
     }
 }

@@ -12,7 +12,9 @@
 //! - `replay`: replay throughput and recovery time of a large journal (`replay.rs`).
 //!
 //! Every data directory lives under one temporary directory (in `--dir` if given), removed
-//! at the end, so every file is on the file system being measured.
+//! at the end, so every file is on the file system being measured. Before every pass and
+//! every open-loop run the file system's dirty pages are written back (`syncfs`), so no run
+//! pays for the previous one's write-back.
 
 mod ack;
 mod affinity;
@@ -23,14 +25,16 @@ pub mod uring;
 mod writers;
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use cex_engine::{Command, Engine, EngineConfig, Event, EventBody, EventSink};
-use hdrhistogram::Histogram;
+use cex_engine::{Command, Engine, EngineConfig};
 
 use crate::market;
 use crate::ours::depth_hash;
-use crate::runner::{self, Latency};
+pub use crate::ours::Tally;
+use crate::runner;
+pub(crate) use crate::runner::new_histogram;
 use crate::workload::{Expected, Profile, Workload};
 
 pub use report::Results;
@@ -76,6 +80,8 @@ pub struct JournalBenchOptions {
     pub ack_seconds: f64,
     /// Rounds of the raw 4 KiB write + fdatasync probe.
     pub fsync_samples: u64,
+    /// Times the whole ack section repeats; the run with the median p99 is reported.
+    pub ack_runs: u32,
     /// Size of the replay and recovery journal, setup and prefill included.
     pub recovery_commands: u64,
     /// Closed-loop passes per variant; the median is reported.
@@ -119,7 +125,7 @@ pub fn journal_bench(options: &JournalBenchOptions) -> io::Result<bool> {
             .map_err(io::Error::other)?;
         results.ops = market.ops.len() as u64;
         if options.sections.cost {
-            results.cost = run_cost(options, &market, root.path())?;
+            results.cost = run_cost(options, &market, &uring, root.path())?;
         }
         if options.sections.writers {
             results.writers = run_writers(options, &stream, &uring, root.path())?;
@@ -144,22 +150,33 @@ pub fn journal_bench(options: &JournalBenchOptions) -> io::Result<bool> {
     Ok(results.verified())
 }
 
-fn run_cost(options: &JournalBenchOptions, market: &Market, root: &Path) -> io::Result<Vec<report::CostRow>> {
+fn run_cost(
+    options: &JournalBenchOptions,
+    market: &Market,
+    uring: &Result<(), String>,
+    root: &Path,
+) -> io::Result<Vec<report::CostRow>> {
     let mut passes: Vec<Vec<cost::Pass>> = cost::VARIANTS.iter().map(|_| Vec::new()).collect();
     // Variants interleave within each pass, so drift on a noisy machine spreads over all.
     for pass in 0..options.passes {
         for (index, variant) in cost::VARIANTS.iter().enumerate() {
+            if matches!(variant, cost::Variant::Uring(_)) && uring.is_err() {
+                continue;
+            }
             let label = format!("{} {}/{}", variant.name(), pass + 1, options.passes);
             let progress = runner::progress_bar(market.ops.len() as u64, &label, !options.json);
             let dir = root.join(format!("cost-{pass}-{index}"));
+            flush_fs(root)?;
             let result = cost::pass(*variant, market, &dir, &progress).map_err(io::Error::other)?;
             progress.finish_and_clear();
             remove_dir(&dir)?;
             passes[index].push(result);
         }
     }
-    let rows =
-        cost::VARIANTS.iter().zip(passes).map(|(variant, passes)| report::CostRow::of(*variant, market, &passes));
+    let rows = cost::VARIANTS.iter().zip(passes).map(|(variant, passes)| match (variant, uring) {
+        (cost::Variant::Uring(_), Err(why)) => report::CostRow::unavailable(*variant, market, why),
+        _ => report::CostRow::of(*variant, market, passes),
+    });
     Ok(rows.collect())
 }
 
@@ -178,6 +195,7 @@ fn run_writers(
                 continue;
             }
             let dir = root.join(format!("writer-{pass}-{index}"));
+            flush_fs(root)?;
             let result = writers::append_pass(*kind, stream, &dir);
             remove_dir(&dir)?;
             match (result, &mut passes[index]) {
@@ -191,6 +209,8 @@ fn run_writers(
     Ok(writers::WRITERS.iter().zip(passes).map(|(kind, passes)| report::WriterRow::of(*kind, passes)).collect())
 }
 
+/// Every round runs the raw probes, then each path at each rate; rounds repeat the whole
+/// set, so a disturbance of the shared machine lands in one round, not in one path.
 fn run_ack(
     options: &JournalBenchOptions,
     market: &Market,
@@ -204,34 +224,66 @@ fn run_ack(
             eprintln!("{line}");
         }
     };
-    for how in [ack::RawSync::Append, ack::RawSync::Overwrite] {
-        say(format!("raw fdatasync: {} × {}", options.fsync_samples, how.name()));
-        let latency = ack::raw_fdatasync(root, options.fsync_samples, how)?;
-        results.raw_syncs.push(report::RawSyncRow { how, samples: options.fsync_samples, latency });
-    }
-    for &rate in &options.rates {
-        let count = ((rate as f64 * options.ack_seconds) as u64).max(1);
-        say(format!("open loop at {rate}/s: DurableEngine fsync"));
-        let dir = root.join(format!("ack-{rate}-engine"));
-        let figures = ack::durable_engine(market, rate, count, &dir).map_err(io::Error::other)?;
-        remove_dir(&dir)?;
-        results.acks.push(report::AckRow { name: "DurableEngine fsync", rate, outcome: Ok(figures) });
-        for kind in writers::WRITERS.into_iter().filter(|kind| kind.is_durable()) {
-            say(format!("open loop at {rate}/s: {}", kind.name()));
-            let outcome = match (kind.is_uring(), uring) {
-                (true, Err(why)) => Err(format!("unavailable: {why}")),
-                _ => {
-                    let dir = root.join(format!("ack-{rate}-{}", kind.name().replace([' ', '+'], "-")));
-                    let outcome = ack::writer(kind, stream, rate, count, &dir);
-                    remove_dir(&dir)?;
-                    outcome
-                }
-            };
-            if let (Err(why), false) = (&outcome, kind.is_uring()) {
-                return Err(io::Error::other(format!("{}: {why}", kind.name())));
-            }
-            results.acks.push(report::AckRow { name: kind.name(), rate, outcome });
+    let hows = [ack::RawSync::Append, ack::RawSync::Overwrite];
+    results.raw_syncs =
+        hows.iter().map(|&how| report::RawSyncRow { how, samples: options.fsync_samples, runs: vec![] }).collect();
+    for round in 1..=options.ack_runs {
+        let of = options.ack_runs;
+        for (row, how) in hows.iter().enumerate() {
+            say(format!("round {round}/{of}: raw fdatasync, {} × {}", options.fsync_samples, how.name()));
+            flush_fs(root)?;
+            let latency = ack::raw_fdatasync(root, options.fsync_samples, *how)?;
+            results.raw_syncs[row].runs.push(latency);
         }
+        for &rate in &options.rates {
+            let count = ((rate as f64 * options.ack_seconds) as u64).max(1);
+            for path in [ack::EnginePath::Durable, ack::EnginePath::Uring(uring::UringMode::Datasync)] {
+                say(format!("round {round}/{of}: open loop at {rate}/s: {}", path.name()));
+                let outcome = match (path, uring) {
+                    (ack::EnginePath::Uring(_), Err(why)) => Err(format!("unavailable: {why}")),
+                    _ => {
+                        let dir = root.join(format!("ack-{rate}-engine"));
+                        flush_fs(root)?;
+                        let outcome = ack::engine(path, market, rate, count, &dir);
+                        remove_dir(&dir)?;
+                        outcome
+                    }
+                };
+                if let (Err(why), ack::EnginePath::Durable) = (&outcome, path) {
+                    return Err(io::Error::other(format!("{}: {why}", path.name())));
+                }
+                results.ack_row(path.name(), rate).runs.push(outcome);
+            }
+            for kind in writers::WRITERS.into_iter().filter(|kind| kind.is_durable()) {
+                say(format!("round {round}/{of}: open loop at {rate}/s: {}", kind.name()));
+                let outcome = match (kind.is_uring(), uring) {
+                    (true, Err(why)) => Err(format!("unavailable: {why}")),
+                    _ => {
+                        let dir = root.join(format!("ack-{rate}-{}", kind.name().replace([' ', '+'], "-")));
+                        flush_fs(root)?;
+                        let outcome = ack::writer(kind, stream, rate, count, &dir);
+                        remove_dir(&dir)?;
+                        outcome
+                    }
+                };
+                if let (Err(why), false) = (&outcome, kind.is_uring()) {
+                    return Err(io::Error::other(format!("{}: {why}", kind.name())));
+                }
+                results.ack_row(kind.name(), rate).runs.push(outcome);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes back every dirty page of the file system holding `dir` (`syncfs`), so a run does
+/// not pay for the write-back of the previous one's data.
+fn flush_fs(dir: &Path) -> io::Result<()> {
+    let file = std::fs::File::open(dir)?;
+    // SAFETY: syncfs reads only its descriptor argument, which `file` keeps open for the
+    // duration of the call.
+    if unsafe { libc::syncfs(file.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }
@@ -269,6 +321,11 @@ impl Market {
         })
     }
 
+    /// Every command the market sends: setup, prefill and ops.
+    fn commands(&self) -> u64 {
+        (self.setup.len() + self.prefill.len() + self.ops.len()) as u64
+    }
+
     /// The engine (with risk) after prefill and ops must match the reference engine.
     fn verify(&self, engine: &Engine, tally: &Tally) -> Result<(), String> {
         let expected = &self.expected;
@@ -289,34 +346,40 @@ impl Market {
     }
 }
 
-/// Counts trades and traded quantity as events stream out; stores nothing.
-#[derive(Default)]
-pub struct Tally {
-    trades: u64,
-    volume_qty: u64,
+/// What the kernel did to the calling thread: page faults it took, and how often it
+/// blocked (voluntary context switches) or was preempted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadUsage {
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub blocked: u64,
+    pub preempted: u64,
 }
 
-impl EventSink for Tally {
-    #[inline]
-    fn emit(&mut self, event: Event) {
-        if let EventBody::Trade(trade) = event.body {
-            self.trades += 1;
-            self.volume_qty += trade.qty as u64;
+impl ThreadUsage {
+    pub fn now() -> ThreadUsage {
+        // SAFETY: rusage is plain integers, for which all zeros is valid.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: the pointer is to `usage`, which lives across the call.
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+            return ThreadUsage::default();
+        }
+        let count = |value: libc::c_long| value.max(0) as u64;
+        ThreadUsage {
+            minor_faults: count(usage.ru_minflt),
+            major_faults: count(usage.ru_majflt),
+            blocked: count(usage.ru_nvcsw),
+            preempted: count(usage.ru_nivcsw),
         }
     }
-}
 
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
-}
-
-fn latency_of(histogram: &Histogram<u64>) -> Latency {
-    Latency {
-        p50_ns: histogram.value_at_quantile(0.50),
-        p90_ns: histogram.value_at_quantile(0.90),
-        p99_ns: histogram.value_at_quantile(0.99),
-        p999_ns: histogram.value_at_quantile(0.999),
-        p9999_ns: histogram.value_at_quantile(0.9999),
-        max_ns: histogram.max(),
+    /// What happened between `earlier` and `self`.
+    pub fn since(self, earlier: ThreadUsage) -> ThreadUsage {
+        ThreadUsage {
+            minor_faults: self.minor_faults.saturating_sub(earlier.minor_faults),
+            major_faults: self.major_faults.saturating_sub(earlier.major_faults),
+            blocked: self.blocked.saturating_sub(earlier.blocked),
+            preempted: self.preempted.saturating_sub(earlier.preempted),
+        }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! `append` encodes the record into a staging buffer. A group of staged records goes to the
 //! kernel as one buffered `Write` at the file offset where they belong:
-//! - [`UringMode::Buffered`]: no flush; a group is sent once 64 KiB are staged (or when the
+//! - [`UringMode::Buffered`]: no flush; a group is sent once 256 KiB are staged (or when the
 //!   writer is idle), with up to 16 groups in flight. Like the journal's `Mmap` mode, what
 //!   completes is in the page cache.
 //! - [`UringMode::Datasync`]: each write is linked (`IO_LINK`) to an `Fsync` with the
@@ -73,9 +73,11 @@ impl UringMode {
 }
 
 /// Buffered mode sends a group once this much is staged.
-const BUFFERED_GROUP_BYTES: usize = 64 << 10;
+const BUFFERED_GROUP_BYTES: usize = 256 << 10;
 /// A group never grows past this: `append` then waits for a free slot and sends it.
 const MAX_GROUP_BYTES: usize = 16 << 20;
+/// Initial room of a staging buffer; buffers are reused, so they grow only while warming up.
+const STAGING_BYTES: usize = 2 * BUFFERED_GROUP_BYTES;
 const RING_ENTRIES: u32 = 64;
 /// The user_data bit that marks an fsync completion (the rest is the group's id).
 const SYNC_BIT: u64 = 1;
@@ -150,7 +152,7 @@ impl UringWriter {
             mode,
             capacity,
             last_seq: 0,
-            staged: Vec::with_capacity(MAX_GROUP_BYTES),
+            staged: Vec::with_capacity(STAGING_BYTES),
             staged_offset: 0,
             groups: VecDeque::with_capacity(mode.max_in_flight()),
             next_group: 0,
@@ -262,7 +264,7 @@ impl UringWriter {
         if self.staged.is_empty() || self.groups.len() >= self.mode.max_in_flight() {
             return Ok(());
         }
-        let spare = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(MAX_GROUP_BYTES));
+        let spare = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(STAGING_BYTES));
         let bytes = std::mem::replace(&mut self.staged, spare);
         let (offset, len) = (self.staged_offset, bytes.len());
         self.staged_offset += len as u64;

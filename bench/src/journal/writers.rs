@@ -16,6 +16,7 @@ use cex_schema::encode_command;
 
 use super::affinity::{self, Pinned};
 use super::uring::{UringMode, UringWriter};
+use super::ThreadUsage;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriterKind {
@@ -216,6 +217,8 @@ pub struct AppendPass {
     /// From the first append until every record was durable (written, when not durable).
     pub total_seconds: f64,
     pub syncs: u64,
+    /// What the appending thread went through until the last append returned.
+    pub usage: ThreadUsage,
 }
 
 pub fn append_pass(kind: WriterKind, stream: &Stream, dir: &Path) -> Result<AppendPass, String> {
@@ -223,6 +226,7 @@ pub fn append_pass(kind: WriterKind, stream: &Stream, dir: &Path) -> Result<Appe
     let file_bytes = stream.file_bytes(records);
     let mut appender = Appender::open(kind, dir, file_bytes)?;
     let pinned = Pinned::to_measuring_cpu();
+    let before = ThreadUsage::now();
     let started = Instant::now();
     let mut bytes = 0;
     for index in 0..records {
@@ -231,10 +235,11 @@ pub fn append_pass(kind: WriterKind, stream: &Stream, dir: &Path) -> Result<Appe
         appender.append(index + 1, index + 1, payload)?;
     }
     let append_seconds = started.elapsed().as_secs_f64();
+    let usage = ThreadUsage::now().since(before);
     appender.finish()?;
     let total_seconds = started.elapsed().as_secs_f64();
     drop(pinned);
     let syncs = appender.syncs();
     appender.close()?;
-    Ok(AppendPass { records, bytes, append_seconds, total_seconds, syncs })
+    Ok(AppendPass { records, bytes, append_seconds, total_seconds, syncs, usage })
 }

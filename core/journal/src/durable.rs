@@ -16,7 +16,7 @@ use cex_engine::{Command, CommandEnvelope, Engine, EngineConfig, Event, EventSin
 use cex_schema::{decode_command, decode_event, encode_command, encode_event, DecodeError, EncodeError};
 
 use crate::snapshots::{SkippedSnapshot, SnapshotStore};
-use crate::{DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, RecoveryReport};
+use crate::{Durability, DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, RecoveryReport};
 
 /// When snapshots are taken, besides on demand. Zero turns a trigger off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,10 @@ impl DurableEngine {
             ..Startup::default()
         };
         let mut buffers = Buffers::new();
-        replay(&config.dir, &mut engine, &mut events, &mut buffers, &mut startup)?;
+        // With durability `none` nothing was ever written, so there is nothing to replay.
+        if config.journal.durability != Durability::None {
+            replay(&config.dir, &mut engine, &mut events, &mut buffers, &mut startup)?;
+        }
         startup.state_hash = engine.state_hash();
         let durable = DurableEngine {
             engine,

@@ -106,3 +106,16 @@ fn a_million_commands_replay_to_the_same_state_and_events_from_scratch_and_from_
     resumed.close().unwrap();
     assert!(records(&partial.path().join("events")) == original_events, "events differ after snapshot replay");
 }
+
+#[test]
+fn durability_none_opens_a_fresh_directory_and_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = durable_config(&dir.path().join("data"), 0);
+    config.journal.durability = Durability::None;
+    let (mut durable, startup) = DurableEngine::open(&config, EngineConfig::default()).unwrap();
+    assert_eq!(startup.replayed_commands, 0);
+    let asset = cex_engine::Command::AddAsset(cex_engine::AddAsset { asset: 0, scale: 8 });
+    assert_eq!(durable.submit(1, &asset, &mut Vec::new()).unwrap(), 1);
+    durable.close().unwrap();
+    assert!(!dir.path().join("data/commands").exists());
+}
