@@ -94,21 +94,7 @@ fn deposit(account: AccountId, asset: AssetId, amount: i64, ref_id: u64) -> Comm
 }
 
 fn order(account: AccountId, side: Side, order_type: OrderType, tif: TimeInForce, price: i64, qty: i64) -> NewOrder {
-    NewOrder {
-        account,
-        symbol: SYM,
-        client_order_id: 0,
-        side,
-        order_type,
-        time_in_force: tif,
-        price,
-        qty,
-        quote_qty: 0,
-        stop_price: 0,
-        expire_ts_ns: 0,
-        post_only: false,
-        stp: SelfTradePrevention::None,
-    }
+    NewOrder { order_type, time_in_force: tif, ..NewOrder::limit(account, SYM, side, price, qty) }
 }
 
 fn limit(account: AccountId, side: Side, whole: i64, qty: i64, tif: TimeInForce) -> Command {
