@@ -1,6 +1,9 @@
 //! `cex`: the exchange's single binary.
 
+mod config_cmd;
 mod replay;
+mod run;
+mod tune;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +22,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Commands {
-    /// Run the exchange (engine, journal, gateways, sidecars).
-    Run,
+    /// Run the exchange: recover the engine from its journal, start the pinned pipeline and
+    /// the ops endpoint (metrics, health); stop gracefully on SIGINT or SIGTERM.
+    Run(run::RunArgs),
+    /// Validate a configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Check this host for a low-latency deployment.
+    Tune {
+        #[command(subcommand)]
+        command: TuneCommand,
+    },
     /// Reproducible benchmarks.
     Bench {
         #[command(subcommand)]
@@ -31,6 +45,18 @@ enum Commands {
         #[command(subcommand)]
         command: replay::ReplayCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Parse and validate FILE; print every error with its line and key.
+    Check { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum TuneCommand {
+    /// Report, item by item, whether the host is ready, and the fix if not.
+    Check(tune::TuneCheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -130,15 +156,9 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Commands::Run => {
-            eprintln!(
-                "cex run: the runtime is not built yet. The matching and risk engine exists as the \
-                 `cex-engine` library (core/engine) and can be measured with `cex bench engine`; the \
-                 journal, the pinned pipeline and the gateways that `cex run` starts are still to come. \
-                 See README.md, \"Status\"."
-            );
-            ExitCode::from(2)
-        }
+        Commands::Run(args) => run::run(&args),
+        Commands::Config { command: ConfigCommand::Check { file } } => config_cmd::check(&file),
+        Commands::Tune { command: TuneCommand::Check(args) } => tune::check(&args),
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
         Commands::Replay { command } => replay::run(command),

@@ -12,7 +12,7 @@ use cex_engine::render::Renderer;
 use cex_engine::testkit::flow::{FlowConfig, FlowGenerator};
 use cex_engine::{CommandEnvelope, Engine, EngineConfig, Event};
 use cex_journal::{
-    record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy, HEADER_BYTES,
+    record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig, Origin, SnapshotPolicy, HEADER_BYTES,
 };
 use serde_json::Value;
 
@@ -60,7 +60,7 @@ fn submit(
     events: &mut Vec<Event>,
 ) -> bool {
     events.clear();
-    let Ok(seq) = durable.submit(envelope.ts_ns, &envelope.command, events) else {
+    let Ok(seq) = durable.submit(envelope.ts_ns, Origin::INTERNAL, &envelope.command, events) else {
         return false;
     };
     commands.push(CommandEnvelope { seq, ..envelope });

@@ -1,4 +1,5 @@
-//! Commands as one-line JSON objects: `seq`, `ts_ns`, `command` (the kind), then every field
+//! Commands as one-line JSON objects: `seq`, `ts_ns`, the origin (`producer`, `request`),
+//! `command` (the kind), then every field
 //! of the command in declaration order, snake_case, enums as their variant names, absent
 //! options as `null`. Structs are destructured whole, so a new field fails to compile here
 //! instead of going missing from the dump.
@@ -8,14 +9,20 @@ use std::fmt::Write;
 use cex_engine::{
     AddAsset, AdjustBalance, Amend, Cancel, CancelAll, Command, MassQuote, NewOrder, SymbolFees, SymbolSpec,
 };
+use cex_journal::Origin;
 use serde_json::{json, Value};
 
 type Fields = Vec<(&'static str, Value)>;
 
-pub(crate) fn command_json(seq: u64, ts_ns: u64, command: &Command) -> String {
+pub(crate) fn command_json(seq: u64, ts_ns: u64, origin: Origin, command: &Command) -> String {
     let mut out = String::with_capacity(320);
     // Written by hand, not as a `serde_json::Map`, to keep the fields in order.
-    let _ = write!(out, "{{\"seq\":{seq},\"ts_ns\":{ts_ns},\"command\":\"{}\"", command.kind().name());
+    let Origin { producer, request } = origin;
+    let _ = write!(
+        out,
+        "{{\"seq\":{seq},\"ts_ns\":{ts_ns},\"producer\":{producer},\"request\":{request},\"command\":\"{}\"",
+        command.kind().name()
+    );
     for (name, value) in fields(command) {
         let _ = write!(out, ",\"{name}\":{value}");
     }
@@ -169,17 +176,20 @@ mod tests {
             stp: SelfTradePrevention::ExpireMaker,
             ..NewOrder::limit(3, 1, Side::Sell, 4_000, 10)
         };
-        let expected = "{\"seq\":12,\"ts_ns\":34,\"command\":\"NewOrder\",\"account\":3,\"symbol\":1,\
+        let expected = "{\"seq\":12,\"ts_ns\":34,\"producer\":5,\"request\":6,\"command\":\"NewOrder\",\"account\":3,\"symbol\":1,\
                         \"client_order_id\":9,\"side\":\"Sell\",\"order_type\":\"StopLimit\",\
                         \"time_in_force\":\"Gtd\",\"price\":4000,\"qty\":10,\"quote_qty\":0,\
                         \"stop_price\":5000,\"expire_ts_ns\":77,\"post_only\":false,\"stp\":\"ExpireMaker\"}";
-        assert_eq!(command_json(12, 34, &Command::NewOrder(order)), expected);
+        assert_eq!(command_json(12, 34, Origin { producer: 5, request: 6 }, &Command::NewOrder(order)), expected);
     }
 
     #[test]
     fn absent_options_are_null() {
         let cancel_all = Command::CancelAll(CancelAll { account: 2, symbol: None, side: Some(Side::Buy) });
-        let json: Value = serde_json::from_str(&command_json(1, 2, &cancel_all)).unwrap();
-        assert_eq!(json, json!({"seq":1,"ts_ns":2,"command":"CancelAll","account":2,"symbol":null,"side":"Buy"}));
+        let json: Value = serde_json::from_str(&command_json(1, 2, Origin::INTERNAL, &cancel_all)).unwrap();
+        assert_eq!(
+            json,
+            json!({"seq":1,"ts_ns":2,"producer":0,"request":0,"command":"CancelAll","account":2,"symbol":null,"side":"Buy"})
+        );
     }
 }

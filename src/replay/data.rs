@@ -4,8 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cex_engine::{Command, Engine, EngineConfig, Event};
-use cex_journal::{decode_events, Record, SnapshotStore};
-use cex_schema::decode_command;
+use cex_journal::{decode_command_record, decode_events, Origin, Record, SnapshotStore};
 
 use super::Failure;
 
@@ -90,15 +89,15 @@ pub(crate) fn segment_files(dir: &Path) -> Result<Vec<(PathBuf, u64)>, Failure> 
     Ok(files)
 }
 
-pub(crate) fn command(record: &Record) -> Result<Command, Failure> {
-    decode_command(record.payload)
+pub(crate) fn command(record: &Record) -> Result<(Origin, Command), Failure> {
+    decode_command_record(record.payload)
         .map_err(|error| Failure::Damaged(format!("command record {} does not decode: {error}", record.seq)))
 }
 
 /// The events of one event record, each checked to belong to the record's command.
 pub(crate) fn events(record: &Record) -> Result<Vec<Event>, Failure> {
     let seq = record.seq;
-    let events = decode_events(record.payload)
+    let (_, events) = decode_events(record.payload)
         .map_err(|error| Failure::Damaged(format!("event record {seq} does not decode: {error}")))?;
     match events.iter().find(|event| event.txid != seq) {
         Some(event) => Err(Failure::Damaged(format!("event record {seq} holds an event of command {}", event.txid))),

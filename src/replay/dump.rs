@@ -23,8 +23,8 @@ pub(super) fn run(args: &DumpArgs, out: &mut impl Write) -> Result<(), Failure> 
         if record.seq > to {
             break;
         }
-        let command = data::command(&record)?;
-        writeln!(out, "{}", command_json(record.seq, record.timestamp_ns, &command))?;
+        let (origin, command) = data::command(&record)?;
+        writeln!(out, "{}", command_json(record.seq, record.timestamp_ns, origin, &command))?;
         if let Some(events) = &mut events {
             events.write(record.seq, out)?;
         }

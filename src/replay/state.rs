@@ -91,7 +91,7 @@ fn replay(data: &DataDir, engine: &mut Engine, upto: u64) -> Result<u64, Failure
             return Err(Failure::Damaged(why));
         };
         let (seq, ts_ns) = (record.seq, record.timestamp_ns);
-        let command = data::command(&record)?;
+        let (_, command) = data::command(&record)?;
         events.clear();
         engine.apply(&CommandEnvelope { seq, ts_ns, command }, &mut events);
         if engine.last_seq() != seq {

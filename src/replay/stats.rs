@@ -17,7 +17,7 @@ pub(super) fn run(args: &DataArgs, out: &mut impl Write) -> Result<(), Failure> 
     let mut kinds = [0u64; CommandKind::ALL.len()];
     writeln!(out, "commands")?;
     damaged |= journal(out, &data.commands(), |record| {
-        kinds[data::command(record)?.kind() as usize] += 1;
+        kinds[data::command(record)?.1.kind() as usize] += 1;
         Ok(())
     })?;
     for kind in CommandKind::ALL.iter().filter(|kind| kinds[**kind as usize] > 0) {

@@ -1,5 +1,5 @@
 //! Journal cost: profile A through the plain engine, through a ladder that adds one
-//! journaling stage at a time (built here from the public pieces: `encode_command`,
+//! journaling stage at a time (built here from the public pieces: `encode_command_record`,
 //! `JournalWriter`, `encode_events`, `Engine`), through `DurableEngine::submit` in each
 //! durability mode, and through the full ladder with both journals on the io_uring writer
 //! instead. Every variant runs the same commands on a fresh engine and data directory, and
@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use cex_engine::{Command, CommandEnvelope, Engine, Event, EventSink};
 use cex_journal::{
-    encode_events, record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy,
+    encode_command_record, encode_events, record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig,
+    Origin, SnapshotPolicy, MAX_COMMAND_RECORD_BYTES,
 };
-use cex_schema::encode_command;
 use indicatif::ProgressBar;
 
 use super::affinity::Pinned;
@@ -129,7 +129,7 @@ pub trait Subject {
 impl Subject for DurableEngine {
     #[inline]
     fn submit(&mut self, ts_ns: u64, command: &Command, tally: &mut Tally) -> Result<u64, String> {
-        DurableEngine::submit(self, ts_ns, command, tally).map_err(|e| e.to_string())
+        DurableEngine::submit(self, ts_ns, Origin::INTERNAL, command, tally).map_err(|e| e.to_string())
     }
 
     fn engine(&self) -> &Engine {
@@ -181,7 +181,7 @@ pub struct Ladder {
     engine: Engine,
     commands: Option<Appender>,
     events_journal: Option<Appender>,
-    command_bytes: [u8; cex_schema::MAX_MESSAGE_BYTES],
+    command_bytes: [u8; MAX_COMMAND_RECORD_BYTES],
     events: Vec<Event>,
     event_payload: Vec<u8>,
 }
@@ -200,7 +200,7 @@ impl Ladder {
             engine,
             commands: (stage >= Stage::CommandAppend).then(|| open("commands", COMMAND_RECORD_BYTES)).transpose()?,
             events_journal: (stage >= Stage::EventAppend).then(|| open("events", EVENT_RECORD_BYTES)).transpose()?,
-            command_bytes: [0; cex_schema::MAX_MESSAGE_BYTES],
+            command_bytes: [0; MAX_COMMAND_RECORD_BYTES],
             events: Vec::with_capacity(1 << 12),
             event_payload: Vec::with_capacity(1 << 16),
         })
@@ -220,7 +220,8 @@ impl Subject for Ladder {
     fn submit(&mut self, ts_ns: u64, command: &Command, tally: &mut Tally) -> Result<u64, String> {
         let seq = self.engine.last_seq() + 1;
         if self.stage >= Stage::CommandEncode {
-            let length = encode_command(command, &mut self.command_bytes).map_err(|e| format!("{e:?}"))?;
+            let length = encode_command_record(Origin::INTERNAL, command, &mut self.command_bytes)
+                .map_err(|e| format!("{e:?}"))?;
             match &mut self.commands {
                 Some(journal) => journal.append(seq, ts_ns, &self.command_bytes[..length])?,
                 None => {
@@ -235,7 +236,7 @@ impl Subject for Ladder {
         }
         self.events.clear();
         self.engine.apply(&envelope, &mut self.events);
-        encode_events(&self.events, &mut self.event_payload);
+        encode_events(Origin::INTERNAL, &self.events, &mut self.event_payload);
         match &mut self.events_journal {
             Some(journal) => journal.append(seq, ts_ns, &self.event_payload)?,
             None => {

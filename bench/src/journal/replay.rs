@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cex_engine::{CommandEnvelope, Engine, EngineConfig, Event};
+use cex_journal::decode_command_record;
 use cex_journal::{
     record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig, JournalReader, JournalWriter, SnapshotPolicy,
 };
-use cex_schema::decode_command;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::affinity::Pinned;
@@ -173,10 +173,10 @@ fn replay_pass(
                 black_box(record.payload);
             }
             ReplayDepth::Decode => {
-                black_box(decode_command(record.payload).map_err(|e| format!("{e:?}"))?);
+                black_box(decode_command_record(record.payload).map_err(|e| format!("{e:?}"))?);
             }
             ReplayDepth::Apply => {
-                let command = decode_command(record.payload).map_err(|e| format!("{e:?}"))?;
+                let (_, command) = decode_command_record(record.payload).map_err(|e| format!("{e:?}"))?;
                 let envelope = CommandEnvelope { seq: record.seq, ts_ns: record.timestamp_ns, command };
                 events.clear();
                 engine.as_mut().expect("applying").apply(&envelope, &mut events);

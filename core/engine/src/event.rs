@@ -31,6 +31,52 @@ pub enum EventBody {
     AccountFeeTierChanged { account: AccountId, old: u8, new: u8 },
 }
 
+impl EventBody {
+    /// Every variant's name, indexed by [`EventBody::kind_index`].
+    pub const NAMES: [&'static str; 15] = [
+        "Rejected",
+        "OrderAccepted",
+        "Trade",
+        "OrderCancelled",
+        "OrderAmended",
+        "StopTriggered",
+        "BalanceChanged",
+        "AssetAdded",
+        "SymbolAdded",
+        "SymbolStatusChanged",
+        "SymbolFeesChanged",
+        "TierLimitsChanged",
+        "AccountCreated",
+        "AccountStatusChanged",
+        "AccountFeeTierChanged",
+    ];
+
+    /// A dense index of the variant, for counting events by kind.
+    pub fn kind_index(&self) -> usize {
+        match self {
+            EventBody::Rejected(_) => 0,
+            EventBody::OrderAccepted(_) => 1,
+            EventBody::Trade(_) => 2,
+            EventBody::OrderCancelled(_) => 3,
+            EventBody::OrderAmended(_) => 4,
+            EventBody::StopTriggered(_) => 5,
+            EventBody::BalanceChanged(_) => 6,
+            EventBody::AssetAdded { .. } => 7,
+            EventBody::SymbolAdded(_) => 8,
+            EventBody::SymbolStatusChanged { .. } => 9,
+            EventBody::SymbolFeesChanged(_) => 10,
+            EventBody::TierLimitsChanged { .. } => 11,
+            EventBody::AccountCreated { .. } => 12,
+            EventBody::AccountStatusChanged { .. } => 13,
+            EventBody::AccountFeeTierChanged { .. } => 14,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        Self::NAMES[self.kind_index()]
+    }
+}
+
 /// A refused command (the catalog's OrderRejected, for every kind of command). The ids are
 /// whatever the command named; `order_id` is 0 for a refused new order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

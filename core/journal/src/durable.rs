@@ -13,10 +13,13 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use cex_engine::{Command, CommandEnvelope, Engine, EngineConfig, Event, EventSink, SnapshotError};
-use cex_schema::{decode_command, decode_event, encode_command, encode_event, DecodeError, EncodeError};
+use cex_schema::{DecodeError, EncodeError};
 
+use crate::origin::{decode_command_record, encode_command_record, encode_events, MAX_COMMAND_RECORD_BYTES};
 use crate::snapshots::{SkippedSnapshot, SnapshotStore};
-use crate::{Durability, DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, RecoveryReport};
+use crate::{
+    Durability, DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, Origin, RecoveryReport,
+};
 
 /// When snapshots are taken, besides on demand. Zero turns a trigger off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +94,23 @@ pub struct Startup {
     pub state_hash: u64,
 }
 
+/// The stages of [`DurableEngine::submit_probed`], in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    CommandJournaled,
+    Applied,
+    EventsJournaled,
+}
+
+pub trait StageProbe {
+    fn stage_done(&mut self, stage: Stage);
+}
+
+impl StageProbe for () {
+    #[inline(always)]
+    fn stage_done(&mut self, _: Stage) {}
+}
+
 pub struct DurableEngine {
     engine: Engine,
     commands: JournalWriter,
@@ -101,11 +121,14 @@ pub struct DurableEngine {
     /// The timestamp of the last snapshot, or of the first command since opening.
     last_snapshot_ts: Option<u64>,
     buffers: Buffers,
+    /// False in `none` mode: nothing is journaled, so a snapshot could never be used.
+    persistent: bool,
+    dir: PathBuf,
 }
 
 /// Buffers reused for every command, so the hot path does not allocate.
 struct Buffers {
-    command_bytes: [u8; cex_schema::MAX_MESSAGE_BYTES],
+    command_bytes: [u8; MAX_COMMAND_RECORD_BYTES],
     events: Vec<Event>,
     event_payload: Vec<u8>,
 }
@@ -113,7 +136,7 @@ struct Buffers {
 impl Buffers {
     fn new() -> Buffers {
         Buffers {
-            command_bytes: [0; cex_schema::MAX_MESSAGE_BYTES],
+            command_bytes: [0; MAX_COMMAND_RECORD_BYTES],
             events: Vec::with_capacity(1 << 12),
             event_payload: Vec::with_capacity(1 << 16),
         }
@@ -159,21 +182,46 @@ impl DurableEngine {
             last_snapshot_seq: snapshot_seq.unwrap_or(0),
             last_snapshot_ts: None,
             buffers,
+            persistent: config.journal.durability != Durability::None,
+            dir: config.dir.clone(),
         };
         Ok((durable, startup))
     }
 
     /// Journals, applies and publishes one command; returns its sequence. A command the
     /// wire format cannot carry is refused before it gets a sequence.
-    pub fn submit<S: EventSink>(&mut self, ts_ns: u64, command: &Command, sink: &mut S) -> Result<u64, DurableError> {
+    pub fn submit<S: EventSink>(
+        &mut self,
+        ts_ns: u64,
+        origin: Origin,
+        command: &Command,
+        sink: &mut S,
+    ) -> Result<u64, DurableError> {
+        self.submit_probed(ts_ns, origin, command, sink, &mut ())
+    }
+
+    /// [`DurableEngine::submit`], telling `probe` as each stage ends, so a caller can time
+    /// the journal and the engine separately. The unit probe costs nothing.
+    pub fn submit_probed<S: EventSink, P: StageProbe>(
+        &mut self,
+        ts_ns: u64,
+        origin: Origin,
+        command: &Command,
+        sink: &mut S,
+        probe: &mut P,
+    ) -> Result<u64, DurableError> {
         let buffers = &mut self.buffers;
-        let length = encode_command(command, &mut buffers.command_bytes).map_err(DurableError::Unencodable)?;
+        let length =
+            encode_command_record(origin, command, &mut buffers.command_bytes).map_err(DurableError::Unencodable)?;
         let seq = self.commands.last_seq() + 1;
         self.commands.append(seq, ts_ns, &buffers.command_bytes[..length])?;
+        probe.stage_done(Stage::CommandJournaled);
         buffers.events.clear();
         self.engine.apply(&CommandEnvelope { seq, ts_ns, command: *command }, &mut buffers.events);
-        encode_events(&buffers.events, &mut buffers.event_payload);
+        probe.stage_done(Stage::Applied);
+        encode_events(origin, &buffers.events, &mut buffers.event_payload);
         self.events.append(seq, ts_ns, &buffers.event_payload)?;
+        probe.stage_done(Stage::EventsJournaled);
         for event in &buffers.events {
             sink.emit(*event);
         }
@@ -204,6 +252,16 @@ impl DurableEngine {
         queued
     }
 
+    /// Where the event journal lives, for readers that tail it.
+    pub fn events_dir(&self) -> PathBuf {
+        self.dir.join("events")
+    }
+
+    /// Whether the journals are written at all (not `none` mode).
+    pub fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -216,6 +274,20 @@ impl DurableEngine {
     /// The sequence of the newest snapshot written to disk.
     pub fn snapshot_written_seq(&self) -> u64 {
         self.snapshots.written.load(Ordering::Acquire)
+    }
+
+    /// Writes a snapshot of the final state (waiting for the writer, unlike
+    /// [`DurableEngine::snapshot_now`]) unless the newest one already holds it, then closes.
+    /// A restart after this replays nothing. Returns the final sequence.
+    pub fn close_with_snapshot(self) -> Result<u64, DurableError> {
+        let seq = self.engine.last_seq();
+        if self.persistent && seq > self.last_snapshot_seq {
+            let mut bytes = Vec::new();
+            self.engine.snapshot(&mut bytes);
+            self.snapshots.send(seq, bytes);
+        }
+        self.close()?;
+        Ok(seq)
     }
 
     /// Waits for the snapshot writer, then closes both journals.
@@ -239,7 +311,7 @@ fn replay(
     let mut reader = JournalReader::open(dir.join("commands"), engine.last_seq() + 1)?;
     while let Some(record) = reader.try_next()? {
         let (seq, ts_ns) = (record.seq, record.timestamp_ns);
-        let command = decode_command(record.payload).map_err(|error| DurableError::Undecodable {
+        let (origin, command) = decode_command_record(record.payload).map_err(|error| DurableError::Undecodable {
             journal: "command",
             seq,
             error,
@@ -251,7 +323,7 @@ fn replay(
         }
         startup.replayed_commands += 1;
         if seq > events.last_seq() {
-            encode_events(&buffers.events, &mut buffers.event_payload);
+            encode_events(origin, &buffers.events, &mut buffers.event_payload);
             events.append(seq, ts_ns, &buffers.event_payload)?;
             startup.regenerated_event_records += 1;
         }
@@ -288,35 +360,6 @@ fn restore_newest(
     Ok((Engine::new(config), None, skipped))
 }
 
-/// One event record: the count of events (u16), then each event as its length (u16) and
-/// its SBE bytes. A command with no events still gets a record, so the sequences of the
-/// two journals stay aligned.
-pub fn encode_events(events: &[Event], out: &mut Vec<u8>) {
-    let mut message = [0u8; cex_schema::MAX_MESSAGE_BYTES];
-    out.clear();
-    out.extend_from_slice(&(events.len() as u16).to_le_bytes());
-    for event in events {
-        let length = encode_event(event, &mut message).expect("every engine event fits the schema");
-        out.extend_from_slice(&(length as u16).to_le_bytes());
-        out.extend_from_slice(&message[..length]);
-    }
-}
-
-/// The events of one event record.
-pub fn decode_events(payload: &[u8]) -> Result<Vec<Event>, DecodeError> {
-    let truncated = || DecodeError::Truncated { needed: 2, available: 0 };
-    let count = u16::from_le_bytes(payload.get(..2).ok_or_else(truncated)?.try_into().expect("2 bytes"));
-    let mut at = 2;
-    let mut events = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let length = u16::from_le_bytes(payload.get(at..at + 2).ok_or_else(truncated)?.try_into().expect("2 bytes"));
-        let message = payload.get(at + 2..at + 2 + length as usize).ok_or_else(truncated)?;
-        events.push(decode_event(message)?);
-        at += 2 + length as usize;
-    }
-    Ok(events)
-}
-
 /// Writes snapshots on its own thread, one at a time.
 struct SnapshotWriter {
     sender: Option<mpsc::SyncSender<(u64, Vec<u8>)>>,
@@ -349,6 +392,14 @@ impl SnapshotWriter {
     /// Hands over a snapshot if the writer is idle.
     fn offer(&self, seq: u64, bytes: Vec<u8>) -> bool {
         self.sender.as_ref().is_some_and(|sender| sender.try_send((seq, bytes)).is_ok())
+    }
+
+    /// Hands over a snapshot, waiting while another is being written.
+    fn send(&self, seq: u64, bytes: Vec<u8>) {
+        if let Some(sender) = &self.sender {
+            // Fails only if the writer thread is gone; `finish` then reports its failure.
+            let _ = sender.send((seq, bytes));
+        }
     }
 
     fn finish(&mut self) -> Result<(), JournalError> {

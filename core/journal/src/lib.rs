@@ -5,6 +5,7 @@
 mod config;
 mod durable;
 mod error;
+mod origin;
 mod reader;
 mod record;
 mod recovery;
@@ -15,8 +16,12 @@ mod verify;
 mod writer;
 
 pub use config::{Durability, JournalConfig};
-pub use durable::{decode_events, encode_events, DurableConfig, DurableEngine, DurableError, SnapshotPolicy, Startup};
+pub use durable::{DurableConfig, DurableEngine, DurableError, SnapshotPolicy, Stage, StageProbe, Startup};
 pub use error::{CorruptReason, Damage, JournalError};
+pub use origin::{
+    decode_command_record, decode_events, decode_events_into, encode_command_record, encode_events, Origin,
+    MAX_COMMAND_RECORD_BYTES, ORIGIN_BYTES,
+};
 pub use reader::JournalReader;
 pub use record::{record_bytes, Record, HEADER_BYTES};
 pub use recovery::{DroppedTail, RecoveryReport};

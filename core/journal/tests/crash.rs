@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cex_engine::testkit::flow::{FlowConfig, FlowGenerator, Rng};
 use cex_engine::{BalanceCause, Command, CommandEnvelope, Engine, EngineConfig, EventBody};
-use cex_journal::JournalReader;
+use cex_journal::{decode_command_record, JournalReader, Origin};
 
 const KILLS: usize = 20;
 const COMMANDS: usize = 200_000;
@@ -97,7 +97,8 @@ fn journaled_commands(dir: &Path, commands: &[(u64, Command)]) -> u64 {
         assert_eq!(record.seq, count);
         let (ts_ns, command) = &commands[count as usize - 1];
         assert_eq!(record.timestamp_ns, *ts_ns);
-        assert_eq!(record.payload, &frame(*ts_ns, command)[10..], "journal record {count} is not what was sent");
+        let (origin, journaled) = decode_command_record(record.payload).unwrap();
+        assert_eq!((origin, &journaled), (Origin::INTERNAL, command), "journal record {count} is not what was sent");
     }
     count
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use cex_engine::testkit::flow::{FlowConfig, FlowGenerator, Rng};
 use cex_engine::EngineConfig;
 use cex_journal::{
-    Durability, DurableConfig, DurableEngine, JournalConfig, JournalReader, JournalWriter, SnapshotPolicy,
+    Durability, DurableConfig, DurableEngine, JournalConfig, JournalReader, JournalWriter, Origin, SnapshotPolicy,
     SnapshotStore,
 };
 
@@ -29,13 +29,13 @@ fn record_flow(dir: &Path, commands: usize, every_commands: u64) -> (EngineConfi
     let mut events = Vec::new();
     for envelope in flow.setup() {
         events.clear();
-        durable.submit(envelope.ts_ns, &envelope.command, &mut events).unwrap();
+        durable.submit(envelope.ts_ns, Origin::INTERNAL, &envelope.command, &mut events).unwrap();
     }
     for _ in 0..commands {
         let envelope = flow.next_command();
         events.clear();
         // The wire format refuses a few deliberately absurd commands before sequencing.
-        if durable.submit(envelope.ts_ns, &envelope.command, &mut events).is_ok() {
+        if durable.submit(envelope.ts_ns, Origin::INTERNAL, &envelope.command, &mut events).is_ok() {
             flow.observe(&events);
         }
     }
@@ -115,7 +115,7 @@ fn durability_none_opens_a_fresh_directory_and_keeps_nothing() {
     let (mut durable, startup) = DurableEngine::open(&config, EngineConfig::default()).unwrap();
     assert_eq!(startup.replayed_commands, 0);
     let asset = cex_engine::Command::AddAsset(cex_engine::AddAsset { asset: 0, scale: 8 });
-    assert_eq!(durable.submit(1, &asset, &mut Vec::new()).unwrap(), 1);
+    assert_eq!(durable.submit(1, Origin::INTERNAL, &asset, &mut Vec::new()).unwrap(), 1);
     durable.close().unwrap();
     assert!(!dir.path().join("data/commands").exists());
 }

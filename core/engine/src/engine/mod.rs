@@ -24,7 +24,7 @@ use fixed_map::FixedMap;
 use sorted_index::{Pool, SortedIndex};
 use state::*;
 
-use crate::command::{Command, CommandEnvelope};
+use crate::command::{Command, CommandEnvelope, SymbolSpec};
 use crate::config::EngineConfig;
 use crate::event::{BalanceChanged, Event, EventBody, EventSink};
 use crate::reject::RejectReason;
@@ -249,6 +249,16 @@ impl Engine {
             let balance = &self.balances[record as usize];
             (balance.available, balance.frozen)
         })
+    }
+
+    /// The decimal scale of an asset, if it exists.
+    pub fn asset_scale(&self, asset: AssetId) -> Option<u8> {
+        self.assets.get(asset as usize).filter(|a| a.exists).map(|a| a.scale)
+    }
+
+    /// The trading rules a symbol was added with, if it exists.
+    pub fn symbol_spec(&self, symbol: SymbolId) -> Option<SymbolSpec> {
+        self.symbol_state(symbol).ok().map(|state| state.spec)
     }
 
     /// The fee ledger of an asset.

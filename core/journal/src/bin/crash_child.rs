@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cex_engine::EngineConfig;
-use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy};
+use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, Origin, SnapshotPolicy};
 
 fn main() -> ExitCode {
     let Some(dir) = std::env::args().nth(1).map(PathBuf::from) else {
@@ -48,7 +48,7 @@ fn serve(config: &DurableConfig) -> Result<(), Box<dyn std::error::Error>> {
         input.read_exact(bytes)?;
         let command = cex_schema::decode_command(bytes).map_err(|error| format!("{error:?}"))?;
         events.clear();
-        let seq = durable.submit(ts_ns, &command, &mut events)?;
+        let seq = durable.submit(ts_ns, Origin::INTERNAL, &command, &mut events)?;
         writeln!(out, "ack {seq}")?;
         out.flush()?;
     }

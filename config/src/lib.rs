@@ -1,0 +1,32 @@
+//! The node configuration: `cex.toml`.
+//!
+//! [`NodeConfig`] is the typed, validated file. Every key is optional and
+//! [`NodeConfig::default`] is the embedded default configuration, so `cex run` works with no
+//! file at all; `config/cex.example.toml` ([`EXAMPLE_TOML`]) lists every key with its default.
+//! Parsing reports every problem at once as [`ConfigErrors`], each with its line, column and
+//! dotted key (`symbols[1].tick_size`). From a `NodeConfig` come the engine's capacities, the
+//! journal and snapshot settings, the runtime's settings, the reference-data commands a
+//! fresh engine starts with, and the symbol lookups the gateways need.
+//!
+//! Amounts in `[[symbols]]` are decimal strings in whole units ("0.01"), converted exactly to
+//! the engine's integer minor units with the asset's scale (see [`units`]).
+
+mod error;
+mod locate;
+mod node;
+mod refdata;
+pub mod units;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use node::{
+    durability_name, AssetConfig, EngineSettings, JournalSettings, NetworkConfig, NodeConfig, RingSettings,
+    SnapshotSettings, SymbolConfig,
+};
+pub use units::{format_minor_units, to_minor_units, UnitsError};
+
+/// `config/cex.example.toml`: every key, with its default and what it does. It parses to
+/// [`NodeConfig::default`].
+pub const EXAMPLE_TOML: &str = include_str!("../cex.example.toml");
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! One exchange process: opens the data directory (recovering the engine from its snapshot
+//! and journal), adds the reference data the config lists, starts the pinned pipeline and
+//! the ops endpoint, and shuts all of it down gracefully. The gateways and sidecars join
+//! here as producers and consumers of the pipeline.
+
+mod metrics;
+mod ops;
+mod refdata;
+
+use std::net::SocketAddr;
+
+use cex_config::NodeConfig;
+use cex_journal::{DurableEngine, DurableError, Startup};
+use cex_runtime::{Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
+
+pub use ops::OpsServer;
+pub use refdata::RefdataError;
+
+#[derive(Debug)]
+pub enum NodeError {
+    DataDir(std::io::Error),
+    Recovery(DurableError),
+    Refdata(RefdataError),
+    Runtime(RuntimeError),
+    Ops(SocketAddr, std::io::Error),
+    Shutdown(DurableError),
+}
+
+impl std::fmt::Display for NodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeError::DataDir(error) => write!(f, "cannot create the data directory: {error}"),
+            NodeError::Recovery(error) => write!(f, "recovery failed: {error}"),
+            NodeError::Refdata(error) => write!(f, "reference data: {error}"),
+            NodeError::Runtime(error) => write!(f, "{error}"),
+            NodeError::Ops(address, error) => write!(f, "cannot serve the ops port on {address}: {error}"),
+            NodeError::Shutdown(error) => write!(f, "shutdown failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for NodeError {}
+
+pub struct Node {
+    runtime: Runtime,
+    ops: OpsServer,
+}
+
+impl Node {
+    pub fn start(config: &NodeConfig) -> Result<Node, NodeError> {
+        Node::start_with(config, |_| Ok(())).map(|(node, ())| node)
+    }
+
+    /// Starts a node; `wire` registers the producers and consumers of whoever runs inside
+    /// this process (gateways, sidecars, tests) before the engine thread starts.
+    pub fn start_with<T>(
+        config: &NodeConfig,
+        wire: impl FnOnce(&mut RuntimeBuilder) -> Result<T, RuntimeError>,
+    ) -> Result<(Node, T), NodeError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(NodeError::DataDir)?;
+        let (mut durable, startup) =
+            DurableEngine::open(&config.durable_config(), config.engine_config()).map_err(NodeError::Recovery)?;
+        log_startup(&startup);
+        let added = refdata::reconcile(&mut durable, config).map_err(NodeError::Refdata)?;
+        if added > 0 {
+            tracing::info!(commands = added, "added the config's new assets and symbols");
+        }
+        let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
+        let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
+        let runtime = builder.start().map_err(NodeError::Runtime)?;
+        let ops_addr = config.network.ops_addr();
+        let ops = OpsServer::start(ops_addr, runtime.monitor()).map_err(|error| NodeError::Ops(ops_addr, error))?;
+        tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
+        Ok((Node { runtime, ops }, wired))
+    }
+
+    pub fn monitor(&self) -> Monitor {
+        self.runtime.monitor()
+    }
+
+    pub fn ops_address(&self) -> SocketAddr {
+        self.ops.address()
+    }
+
+    /// Stops intake, drains the rings, writes a snapshot and closes the journals.
+    pub fn shutdown(self) -> Result<Exit, NodeError> {
+        let exit = self.runtime.shutdown().map_err(NodeError::Shutdown)?;
+        self.ops.stop();
+        tracing::info!(last_seq = exit.last_seq, state_hash = format!("{:016x}", exit.state_hash), "stopped");
+        Ok(exit)
+    }
+}
+
+fn log_startup(startup: &Startup) {
+    for tail in [&startup.commands.dropped_tail, &startup.events.dropped_tail].into_iter().flatten() {
+        tracing::warn!("recovery dropped a torn journal tail: {tail:?}");
+    }
+    for skipped in &startup.skipped_snapshots {
+        tracing::warn!(path = %skipped.path.display(), reason = %skipped.reason, "snapshot skipped");
+    }
+    tracing::info!(
+        last_seq = startup.commands.last_seq,
+        snapshot = ?startup.snapshot_seq,
+        replayed = startup.replayed_commands,
+        regenerated_events = startup.regenerated_event_records,
+        state_hash = format!("{:016x}", startup.state_hash),
+        "recovered"
+    );
+}

@@ -1,0 +1,92 @@
+//! `cex run`: one exchange process on the embedded defaults or a `cex.toml`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use cex_config::NodeConfig;
+use cex_node::Node;
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The configuration file; without it, the embedded defaults (config/cex.example.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Overrides `data_dir`.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Overrides `[network] rest_port`.
+    #[arg(long)]
+    rest_port: Option<u16>,
+    /// Overrides `[network] gateway_port`.
+    #[arg(long)]
+    gateway_port: Option<u16>,
+    /// Overrides `[network] ops_port`.
+    #[arg(long)]
+    ops_port: Option<u16>,
+}
+
+pub fn run(args: &RunArgs) -> ExitCode {
+    init_logging();
+    let config = match load(args) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!("{}", config.summary());
+    let node = match Node::start(&config) {
+        Ok(node) => node,
+        Err(error) => {
+            tracing::error!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(error) = wait_for_signal() {
+        tracing::error!("cannot wait for signals: {error}; stopping");
+    }
+    tracing::info!("stopping: intake closed, draining the rings, writing a snapshot");
+    match node.shutdown() {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(args: &RunArgs) -> Result<NodeConfig, cex_config::ConfigErrors> {
+    let mut config = match &args.config {
+        Some(path) => NodeConfig::load(path)?,
+        None => NodeConfig::default(),
+    };
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = dir.clone();
+    }
+    let network = &mut config.network;
+    network.rest_port = args.rest_port.unwrap_or(network.rest_port);
+    network.gateway_port = args.gateway_port.unwrap_or(network.gateway_port);
+    network.ops_port = args.ops_port.unwrap_or(network.ops_port);
+    config.validate()?;
+    Ok(config)
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_signal() -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+    runtime.block_on(async {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    })
+}
+
+/// Logs to stderr; `CEX_LOG` filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CEX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
+}
