@@ -1,5 +1,6 @@
 //! `cex`: the exchange's single binary.
 
+mod admin;
 mod config_cmd;
 mod replay;
 mod run;
@@ -29,6 +30,11 @@ enum Commands {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Staff bootstrap tasks against the node's store.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// Check this host for a low-latency deployment.
     Tune {
@@ -159,6 +165,7 @@ fn main() -> ExitCode {
         Commands::Run(args) => run::run(&args),
         Commands::Config { command: ConfigCommand::Check { file } } => config_cmd::check(&file),
         Commands::Tune { command: TuneCommand::Check(args) } => tune::check(&args),
+        Commands::Admin { command } => admin::run(&command),
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
         Commands::Replay { command } => replay::run(command),

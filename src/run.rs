@@ -6,14 +6,35 @@ use std::process::ExitCode;
 use cex_config::NodeConfig;
 use cex_node::Node;
 
+/// Where the configuration comes from, shared by the commands that need one.
 #[derive(clap::Args, Debug)]
-pub struct RunArgs {
+pub struct ConfigArgs {
     /// The configuration file; without it, the embedded defaults (config/cex.example.toml).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Overrides `data_dir`.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> Result<NodeConfig, cex_config::ConfigErrors> {
+        let mut config = match &self.config {
+            Some(path) => NodeConfig::load(path)?,
+            None => NodeConfig::default(),
+        };
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Overrides `[network] rest_port`.
     #[arg(long)]
     rest_port: Option<u16>,
@@ -56,13 +77,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 fn load(args: &RunArgs) -> Result<NodeConfig, cex_config::ConfigErrors> {
-    let mut config = match &args.config {
-        Some(path) => NodeConfig::load(path)?,
-        None => NodeConfig::default(),
-    };
-    if let Some(dir) = &args.data_dir {
-        config.data_dir = dir.clone();
-    }
+    let mut config = args.config.load()?;
     let network = &mut config.network;
     network.rest_port = args.rest_port.unwrap_or(network.rest_port);
     network.gateway_port = args.gateway_port.unwrap_or(network.gateway_port);

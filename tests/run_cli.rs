@@ -29,18 +29,23 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 /// Starts `cex run` in `dir` and waits until `/ready` answers 200; returns its body too.
 fn start(dir: &Path, port: u16) -> (Child, String) {
     let child = cex()
-        .args(["run", "--ops-port", &port.to_string()])
+        .args(["run", "--ops-port", &port.to_string(), "--rest-port", &free_port().to_string()])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some((200, body)) = get(port, "/ready") {
             return (child, body);
         }
-        assert!(Instant::now() < deadline, "cex run did not become ready");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("cex run did not become ready");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -20,7 +20,7 @@ pub mod units;
 pub use error::{ConfigError, ConfigErrors};
 pub use node::{
     durability_name, AssetConfig, EngineSettings, JournalSettings, NetworkConfig, NodeConfig, RingSettings,
-    SnapshotSettings, SymbolConfig,
+    SnapshotSettings, StoreSettings, SymbolConfig,
 };
 pub use units::{format_minor_units, to_minor_units, UnitsError};
 

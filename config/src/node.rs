@@ -20,7 +20,7 @@ use crate::refdata::{
 use crate::units::{format_minor_units, to_minor_units, UnitsError};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
-const TOP_LEVEL_KEYS: &str = "data_dir, network, journal, snapshots, engine, rings, assets, symbols";
+const TOP_LEVEL_KEYS: &str = "data_dir, network, journal, snapshots, engine, rings, store, assets, symbols";
 
 /// The whole node configuration. Build it with [`NodeConfig::default`] (the embedded
 /// defaults), [`NodeConfig::parse`] or [`NodeConfig::load`]; all three are valid.
@@ -38,8 +38,24 @@ pub struct NodeConfig {
     pub snapshots: SnapshotSettings,
     pub engine: EngineSettings,
     pub rings: RingSettings,
+    pub store: StoreSettings,
     assets: Vec<AssetConfig>,
     symbols: Vec<SymbolConfig>,
+}
+
+/// `[store]`: the database of the sidecars (users, keys, sessions, history).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `postgres://…` for PostgreSQL; empty for the embedded SQLite file `<data_dir>/cex.db`.
+    pub database_url: String,
+}
+
+impl StoreSettings {
+    /// The PostgreSQL URL, or `None` for the embedded SQLite default.
+    pub fn postgres_url(&self) -> Option<&str> {
+        Some(self.database_url.as_str()).filter(|url| !url.is_empty())
+    }
 }
 
 /// `[network]`: where the node listens.
@@ -283,6 +299,7 @@ impl NodeConfig {
             snapshots: SnapshotSettings::default(),
             engine: EngineSettings::default(),
             rings: RingSettings::default(),
+            store: StoreSettings::default(),
             assets: Vec::new(),
             symbols: Vec::new(),
         }
@@ -327,6 +344,7 @@ impl NodeConfig {
         config.snapshots = file.snapshots.unwrap_or_default();
         config.engine = file.engine.unwrap_or_default().settings();
         config.rings = file.rings.unwrap_or_default();
+        config.store = file.store.unwrap_or_default();
         config.check_sections(&mut errors);
 
         let defaults_note =
@@ -403,6 +421,10 @@ impl NodeConfig {
 
         if self.snapshots.keep == 0 {
             error("snapshots.keep", "must be at least 1".into());
+        }
+        let url = &self.store.database_url;
+        if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            error("store.database_url", "must be empty (SQLite in the data dir) or a postgres:// URL".into());
         }
         let max_seconds = u64::MAX / NANOS_PER_SECOND;
         if self.snapshots.every_seconds > max_seconds {
@@ -564,6 +586,7 @@ struct RawFile {
     snapshots: Option<SnapshotSettings>,
     engine: Option<RawEngine>,
     rings: Option<RingSettings>,
+    store: Option<StoreSettings>,
     assets: Option<Vec<RawAsset>>,
     symbols: Option<Vec<RawSymbol>>,
 }
@@ -582,6 +605,7 @@ impl RawFile {
                 "snapshots" => file.snapshots = section(key, value, index, &mut errors),
                 "engine" => file.engine = section(key, value, index, &mut errors),
                 "rings" => file.rings = section(key, value, index, &mut errors),
+                "store" => file.store = section(key, value, index, &mut errors),
                 "assets" => file.assets = list(key, value, index, &mut errors),
                 "symbols" => file.symbols = list(key, value, index, &mut errors),
                 _ => {

@@ -297,6 +297,7 @@ fn each_rule_reports_its_key_and_line() {
         ("input_capacity = 4096", "input_capacity = 0", "rings.input_capacity", None),
         ("batch_per_ring = 64", "batch_per_ring = 0", "rings.batch_per_ring", None),
         ("output_capacity = 65536", "output_capacity = 0", "rings.output_capacity", None),
+        ("database_url = \"\"", "database_url = \"mysql://x\"", "store.database_url", None),
         // Reference data. The ids: asset ETH is `id = 2`; the capacity error is on its id.
         ("id = 2", "id = 1", "assets[2].id", None),
         ("scale = 8", "scale = 19", "assets[1].scale", None),

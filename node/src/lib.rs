@@ -1,20 +1,26 @@
 //! One exchange process: opens the data directory (recovering the engine from its snapshot
-//! and journal), adds the reference data the config lists, starts the pinned pipeline and
-//! the ops endpoint, and shuts all of it down gracefully. The gateways and sidecars join
-//! here as producers and consumers of the pipeline.
+//! and journal), adds the reference data the config lists, starts the pinned pipeline, the
+//! REST port (identity today) and the ops endpoint, and shuts all of it down gracefully. The
+//! gateways and sidecars join here as producers and consumers of the pipeline.
 
+mod engine_client;
+mod http;
 mod metrics;
 mod ops;
 mod refdata;
+mod rest;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use cex_config::NodeConfig;
 use cex_journal::{DurableEngine, DurableError, Startup};
-use cex_runtime::{Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
+use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
 
-pub use ops::OpsServer;
+pub use engine_client::{ClientError, EngineClient};
+pub use http::HttpServer;
 pub use refdata::RefdataError;
+pub use rest::identity_config;
 
 #[derive(Debug)]
 pub enum NodeError {
@@ -23,6 +29,7 @@ pub enum NodeError {
     Refdata(RefdataError),
     Runtime(RuntimeError),
     Ops(SocketAddr, std::io::Error),
+    Rest(String),
     Shutdown(DurableError),
 }
 
@@ -34,6 +41,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Refdata(error) => write!(f, "reference data: {error}"),
             NodeError::Runtime(error) => write!(f, "{error}"),
             NodeError::Ops(address, error) => write!(f, "cannot serve the ops port on {address}: {error}"),
+            NodeError::Rest(why) => write!(f, "REST port: {why}"),
             NodeError::Shutdown(error) => write!(f, "shutdown failed: {error}"),
         }
     }
@@ -43,7 +51,8 @@ impl std::error::Error for NodeError {}
 
 pub struct Node {
     runtime: Runtime,
-    ops: OpsServer,
+    rest: HttpServer,
+    ops: HttpServer,
 }
 
 impl Node {
@@ -66,12 +75,17 @@ impl Node {
             tracing::info!(commands = added, "added the config's new assets and symbols");
         }
         let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
+        let sidecars = builder.producer("sidecars").map_err(NodeError::Runtime)?;
+        let sidecar_answers = builder.consumer("sidecars", ConsumerOptions::default());
         let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
         let runtime = builder.start().map_err(NodeError::Runtime)?;
+        let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
+        let rest = rest::start(config, Arc::new(engine)).map_err(NodeError::Rest)?;
+        tracing::info!(address = %rest.address(), "REST: identity (docs/IDENTITY.md)");
         let ops_addr = config.network.ops_addr();
-        let ops = OpsServer::start(ops_addr, runtime.monitor()).map_err(|error| NodeError::Ops(ops_addr, error))?;
+        let ops = ops::start(ops_addr, runtime.monitor()).map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, ops }, wired))
+        Ok((Node { runtime, rest, ops }, wired))
     }
 
     pub fn monitor(&self) -> Monitor {
@@ -82,8 +96,14 @@ impl Node {
         self.ops.address()
     }
 
-    /// Stops intake, drains the rings, writes a snapshot and closes the journals.
+    pub fn rest_address(&self) -> SocketAddr {
+        self.rest.address()
+    }
+
+    /// Stops the REST port (requests in flight finish), then stops intake, drains the
+    /// rings, writes a snapshot and closes the journals.
     pub fn shutdown(self) -> Result<Exit, NodeError> {
+        self.rest.stop();
         let exit = self.runtime.shutdown().map_err(NodeError::Shutdown)?;
         self.ops.stop();
         tracing::info!(last_seq = exit.last_seq, state_hash = format!("{:016x}", exit.state_hash), "stopped");

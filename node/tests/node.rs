@@ -18,14 +18,29 @@ fn config(dir: &std::path::Path) -> NodeConfig {
     let mut config = NodeConfig::default();
     config.data_dir = dir.to_path_buf();
     config.network.ops_port = free_port();
+    config.network.rest_port = free_port();
     config
 }
 
 /// A GET on the ops port: (status, body).
 fn get(address: SocketAddr, path: &str) -> (u16, String) {
+    request(address, &format!("GET {path} HTTP/1.1\r\nHost: cex\r\nConnection: close\r\n\r\n"))
+}
+
+/// A JSON POST: (status, body).
+fn post(address: SocketAddr, path: &str, body: &str) -> (u16, String) {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    request(address, &(head + body))
+}
+
+fn request(address: SocketAddr, raw: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: cex\r\nConnection: close\r\n\r\n").unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split(' ').nth(1).unwrap().parse().unwrap();
@@ -76,13 +91,15 @@ fn a_node_trades_reports_real_counters_and_restarts_with_the_same_state() {
     let price = btc.price_units("60000").unwrap();
     let qty = btc.qty_units("0.5").unwrap();
     let usdt = btc.quote.id;
+    // Identity hands out account ids from 1; this test's own accounts stay clear of them.
+    let (buyer, seller) = (5_001, 5_002);
     let commands = [
-        Command::CreateAccount { account: 1, fee_tier: 0 },
-        Command::CreateAccount { account: 2, fee_tier: 0 },
-        Command::AdjustBalance(AdjustBalance { account: 1, asset: usdt, amount: price * 10, ref_id: 1 }),
-        Command::AdjustBalance(AdjustBalance { account: 2, asset: btc.base.id, amount: qty * 4, ref_id: 2 }),
-        Command::NewOrder(NewOrder::limit(2, btc.id, Side::Sell, price, qty)),
-        Command::NewOrder(NewOrder::limit(1, btc.id, Side::Buy, price, qty)),
+        Command::CreateAccount { account: buyer, fee_tier: 0 },
+        Command::CreateAccount { account: seller, fee_tier: 0 },
+        Command::AdjustBalance(AdjustBalance { account: buyer, asset: usdt, amount: price * 10, ref_id: 1 }),
+        Command::AdjustBalance(AdjustBalance { account: seller, asset: btc.base.id, amount: qty * 4, ref_id: 2 }),
+        Command::NewOrder(NewOrder::limit(seller, btc.id, Side::Sell, price, qty)),
+        Command::NewOrder(NewOrder::limit(buyer, btc.id, Side::Buy, price, qty)),
     ];
     let mut answers = Vec::new();
     for (request, command) in commands.iter().enumerate() {
@@ -92,13 +109,16 @@ fn a_node_trades_reports_real_counters_and_restarts_with_the_same_state() {
     let trades = answers[5].iter().filter(|event| matches!(event.body, EventBody::Trade(_))).count();
     assert_eq!(trades, 1, "the buy crossed the resting sell: {:?}", answers[5]);
 
-    // Counters are copied out of the engine thread every millisecond or so.
+    // Counters are copied out of the engine thread every millisecond or so, histograms when
+    // a scrape is not holding them.
     let address = node.ops_address();
     let deadline = Instant::now() + Duration::from_secs(10);
     let metrics = loop {
         let (status, body) = get(address, "/metrics");
         assert_eq!(status, 200);
-        if sample(&body, r#"cex_commands_total{kind="NewOrder"}"#) == 2.0 || Instant::now() > deadline {
+        let counted = sample(&body, r#"cex_commands_total{kind="NewOrder"}"#) == 2.0;
+        let timed = sample(&body, r#"cex_latency_samples_total{stage="ring_wait"}"#) == 6.0;
+        if (counted && timed) || Instant::now() > deadline {
             break body;
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -117,7 +137,7 @@ fn a_node_trades_reports_real_counters_and_restarts_with_the_same_state() {
     assert_eq!(get(address, "/nowhere").0, 404);
 
     // A bad command is answered with a reject and changes nothing.
-    submit(&mut producer, 99, Command::NewOrder(NewOrder::limit(1, btc.id, Side::Buy, price + 1, qty)));
+    submit(&mut producer, 99, Command::NewOrder(NewOrder::limit(buyer, btc.id, Side::Buy, price + 1, qty)));
     let rejected = answer(&mut consumer, 99);
     assert!(matches!(rejected[..], [Event { body: EventBody::Rejected(_), .. }]), "{rejected:?}");
 
@@ -150,4 +170,33 @@ fn a_config_that_contradicts_the_journal_is_refused() {
         Err(other) => panic!("wrong error: {other}"),
         Ok(_) => panic!("a changed tick size was accepted over the journal"),
     }
+}
+
+#[test]
+fn a_user_registered_over_rest_gets_an_engine_account_through_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let node = Node::start(&config).unwrap();
+    let before = node.monitor().published_seq();
+    let body = r#"{"email": "trader@example.com", "password": "correct horse battery 9"}"#;
+    let (status, reply) = post(node.rest_address(), "/api/v1/auth/register", body);
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(node.monitor().published_seq(), before + 1, "one CreateAccount went through the ring");
+    let (status, reply) = post(node.rest_address(), "/api/v1/auth/register", r#"{"email": "x"}"#);
+    assert!((400..500).contains(&status) && reply.contains(r#""code""#), "{status} {reply}");
+    let exit = node.shutdown().unwrap();
+
+    // The engine kept the account: creating it again is refused as a duplicate.
+    let wire = |builder: &mut cex_runtime::RuntimeBuilder| {
+        Ok((builder.producer("test")?, builder.consumer("test", ConsumerOptions::default())))
+    };
+    let (node, (mut producer, mut consumer)) = Node::start_with(&config, wire).unwrap();
+    assert_eq!(node.monitor().published_seq(), exit.last_seq);
+    submit(&mut producer, 1, Command::CreateAccount { account: 1, fee_tier: 0 });
+    let events = answer(&mut consumer, 1);
+    assert!(
+        matches!(events[..], [Event { body: EventBody::Rejected(r), .. }] if r.reason == cex_engine::RejectReason::AccountExists),
+        "{events:?}"
+    );
+    node.shutdown().unwrap();
 }

@@ -1,0 +1,31 @@
+//! Identity: users, sessions, two-factor, API keys and signed requests, staff roles, and the
+//! authorization layer every HTTP sidecar uses. See docs/IDENTITY.md.
+//!
+//! - [`Identity`] (in [`service`]) is the service: open it with an [`IdentityConfig`] and an
+//!   [`EngineAccounts`] implementation.
+//! - [`http::router`] gives the axum router of the user-domain endpoints.
+//! - [`authz::SecureRouter`] is how every sidecar declares its routes with a [`authz::Policy`].
+//! - [`create_staff`] bootstraps staff accounts (`cex admin create-staff`).
+//! - [`Identity::verify_logon`] checks a binary-gateway logon against the same API keys.
+
+pub mod authz;
+pub mod clock;
+pub mod config;
+pub mod delivery;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod password;
+pub mod service;
+pub mod signing;
+pub mod store;
+pub mod tokens;
+pub mod totp;
+pub mod validate;
+
+pub use config::IdentityConfig;
+pub use engine::EngineAccounts;
+pub use error::{ApiError, ApiResult, ErrorCode};
+pub use service::{create_staff, Identity, IdentityError, RequestMeta, StaffCreated, StaffRole, TokenPair};
+pub use signing::{KeyGrant, Permission, Permissions};

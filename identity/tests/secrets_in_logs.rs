@@ -1,0 +1,99 @@
+//! Nothing secret reaches the log: the whole life of an account runs with every log level
+//! on (sqlx's statements included), and the captured output is searched for each password,
+//! token, code and key secret handed out.
+
+mod common;
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use axum::http::Method;
+use cex_identity::totp;
+use common::{Call, Harness, PASSWORD};
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_is_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let mut secrets = vec![PASSWORD.to_string(), "Wrong-pass-99".to_string(), "N3w-secret-pass".to_string()];
+    for h in Harness::all().await {
+        let email = "sam@example.com";
+        h.engine.refuse.store(true, Ordering::SeqCst);
+        h.post("/api/v1/auth/register", None, json!({"email": email, "password": PASSWORD})).await;
+        h.engine.refuse.store(false, Ordering::SeqCst);
+        h.post("/api/v1/auth/verify-email", None, json!({"email": email})).await;
+        let code = h.last_code(email, "verify_email");
+        h.post("/api/v1/auth/verify-email", None, json!({"email": email, "verificationCode": code})).await;
+        secrets.push(code);
+        h.login(email, "Wrong-pass-99").await;
+        let pair = h.login(email, PASSWORD).await;
+        let token = pair.str("accessToken");
+        secrets.extend([token.clone(), pair.str("refreshToken")]);
+        let setup = h.post("/api/v1/security/2fa/enable", Some(&token), json!({})).await;
+        let secret = setup.str("secret");
+        let code = totp::code_from_base32(&secret, h.identity.now_ms()).unwrap();
+        let confirmed = h.post("/api/v1/security/2fa/enable", Some(&token), json!({"code": code})).await;
+        secrets.push(secret.clone());
+        secrets.extend(
+            confirmed.body["recoveryCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()),
+        );
+        h.clock.advance_ms(30_000);
+        let challenge = h.login(email, PASSWORD).await.str("sessionId");
+        let code = totp::code_from_base32(&secret, h.identity.now_ms()).unwrap();
+        let pair = h.post("/api/v1/auth/2fa/verify", None, json!({"sessionId": challenge, "code": code})).await;
+        secrets.extend([challenge, pair.str("accessToken"), pair.str("refreshToken")]);
+        let token = pair.str("accessToken");
+        h.clock.advance_ms(30_000);
+        let code = totp::code_from_base32(&secret, h.identity.now_ms()).unwrap();
+        let body = json!({"label": "bot", "permissions": ["read"], "2faCode": code});
+        let key = h.post("/api/v1/security/api-key", Some(&token), body).await;
+        let (api_key, key_secret) = (key.str("apiKey"), key.str("secretKey"));
+        secrets.push(key_secret.clone());
+        h.send(h.signed(Method::GET, "/api/v1/security/api-keys", "", &api_key, &key_secret, "")).await;
+        h.send(h.signed(Method::GET, "/api/v1/security/api-keys", "", &api_key, &"0".repeat(64), "")).await;
+        h.post("/api/v1/auth/refresh", None, json!({"refreshToken": pair.str("refreshToken")})).await;
+        h.post("/api/v1/auth/refresh", None, json!({"refreshToken": pair.str("refreshToken")})).await;
+        h.post("/api/v1/auth/reset-password", None, json!({"email": email})).await;
+        let code = h.last_code(email, "reset_password");
+        let reset = json!({"email": email, "verificationCode": code, "newPassword": "N3w-secret-pass"});
+        h.post("/api/v1/auth/reset-password", None, reset).await;
+        secrets.push(code);
+        let staff = h.identity.create_staff("boss@cex.example", cex_identity::StaffRole::Admin, None).await.unwrap();
+        secrets.push(staff.generated_password.unwrap());
+        h.send(
+            Call::new(Method::POST, "/api/v1/auth/login").header("content-type", "application/json").raw_body("{oops"),
+        )
+        .await;
+        for name in [cex_identity::keys::JWT_KEY_FILE, cex_identity::keys::VAULT_KEY_FILE] {
+            secrets.push(std::fs::read_to_string(h.db.path().join(name)).unwrap());
+        }
+    }
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("engine registration failed"), "the capture works: {} bytes", log.len());
+    assert!(log.contains("INSERT INTO"), "sqlx statements are in the capture too");
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "a secret reached the log: {}…", &secret[..4.min(secret.len())]);
+    }
+}

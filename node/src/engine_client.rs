@@ -1,0 +1,133 @@
+//! Request/response over the pipeline for async callers (the REST sidecars): submit a
+//! command on this client's producer ring and await the events it caused. One pump thread
+//! reads the client's consumer ring and completes the waiting requests by request id.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cex_engine::{Command, Event};
+use cex_runtime::{Consumer, Producer, SubmitError};
+use tokio::sync::oneshot;
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The engine's input ring is full: the caller should answer "busy, retry".
+    Busy,
+    /// The node is shutting down.
+    Closed,
+    /// A value the wire format cannot carry.
+    Invalid(String),
+    /// No answer in time. The command may still be applied: the caller must not assume
+    /// it was not.
+    Timeout,
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientError::Busy => write!(f, "the engine is busy; retry"),
+            ClientError::Closed => write!(f, "the engine is shutting down"),
+            ClientError::Invalid(why) => write!(f, "invalid command: {why}"),
+            ClientError::Timeout => write!(f, "no answer from the engine in time"),
+        }
+    }
+}
+
+type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Event>>>>>;
+
+pub struct EngineClient {
+    producer: Mutex<Producer>,
+    waiters: Waiters,
+    next_request: AtomicU64,
+    stop: Arc<AtomicBool>,
+    pump: Option<JoinHandle<()>>,
+}
+
+impl EngineClient {
+    /// `producer` and `consumer` must be registered for this client alone.
+    pub fn start(producer: Producer, consumer: Consumer) -> std::io::Result<EngineClient> {
+        let waiters: Waiters = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let id = producer.id();
+        let name = format!("cex-{}-pump", producer.name());
+        let (pump_waiters, pump_stop) = (waiters.clone(), stop.clone());
+        let pump = std::thread::Builder::new().name(name).spawn(move || pump(consumer, id, pump_waiters, pump_stop))?;
+        Ok(EngineClient {
+            producer: Mutex::new(producer),
+            waiters,
+            next_request: AtomicU64::new(1),
+            stop,
+            pump: Some(pump),
+        })
+    }
+
+    /// Submits `command` and waits up to `timeout` for its events.
+    pub async fn submit(&self, command: Command, timeout: Duration) -> Result<Vec<Event>, ClientError> {
+        let request = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = oneshot::channel();
+        self.waiters.lock().expect("waiters lock").insert(request, sender);
+        let submitted = self.producer.lock().expect("producer lock").try_submit(request, command);
+        if let Err(error) = submitted {
+            self.waiters.lock().expect("waiters lock").remove(&request);
+            return Err(match error {
+                SubmitError::Busy(_) => ClientError::Busy,
+                SubmitError::Closed(_) => ClientError::Closed,
+                SubmitError::Invalid(_, why) => ClientError::Invalid(why.to_string()),
+            });
+        }
+        match tokio::time::timeout(timeout, receiver).await {
+            Ok(Ok(events)) => Ok(events),
+            Ok(Err(_)) => Err(ClientError::Closed),
+            Err(_) => {
+                self.waiters.lock().expect("waiters lock").remove(&request);
+                Err(ClientError::Timeout)
+            }
+        }
+    }
+}
+
+impl Drop for EngineClient {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(pump) = self.pump.take() {
+            let _ = pump.join();
+        }
+    }
+}
+
+/// Completes waiters from the consumer ring. Sleeps a little when there is nothing to
+/// read: the callers are HTTP requests, not the microsecond path.
+fn pump(mut consumer: Consumer, producer: u16, waiters: Waiters, stop: Arc<AtomicBool>) {
+    let mut idle_polls = 0u32;
+    while !stop.load(Ordering::Acquire) {
+        match consumer.poll() {
+            Ok(Some(delivery)) => {
+                idle_polls = 0;
+                if delivery.origin.producer != producer {
+                    continue;
+                }
+                let waiter = waiters.lock().expect("waiters lock").remove(&delivery.origin.request);
+                if let Some(waiter) = waiter {
+                    let _ = waiter.send(delivery.events.to_vec());
+                }
+            }
+            Ok(None) => {
+                idle_polls = idle_polls.saturating_add(1);
+                if idle_polls < 100 {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            Err(error) => {
+                tracing::error!(consumer = consumer.name(), "engine client stops: {error}");
+                waiters.lock().expect("waiters lock").clear();
+                return;
+            }
+        }
+    }
+}

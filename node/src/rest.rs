@@ -1,0 +1,67 @@
+//! The REST port: the sidecars' routers on one multi-threaded tokio runtime. Today that is
+//! identity (users, sessions, 2FA, API keys, staff); trading and market data join it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cex_config::NodeConfig;
+use cex_engine::{Command, EventBody, RejectReason};
+use cex_identity::{EngineAccounts, Identity, IdentityConfig};
+
+use crate::engine_client::EngineClient;
+use crate::http::HttpServer;
+
+/// How long a sidecar waits for the engine's answer to one command.
+pub const ENGINE_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Worker threads of the REST runtime: the engine keeps its own core.
+const REST_WORKERS: usize = 2;
+
+pub fn identity_config(config: &NodeConfig) -> IdentityConfig {
+    let mut identity = IdentityConfig::new(&config.data_dir);
+    identity.database_url = config.store.postgres_url().map(str::to_string);
+    identity.engine_accounts_max = config.engine.max_accounts;
+    identity
+}
+
+/// Opens the store (running migrations), registers accounts whose registration failed
+/// earlier, binds the port and serves.
+pub fn start(config: &NodeConfig, engine: Arc<EngineClient>) -> Result<HttpServer, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(REST_WORKERS)
+        .thread_name("cex-rest")
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the REST runtime: {error}"))?;
+    let accounts = Arc::new(AccountsOverPipeline { engine });
+    let identity = runtime.block_on(async {
+        let identity = Identity::open(identity_config(config), accounts).await.map_err(|e| e.to_string())?;
+        identity.register_pending().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(identity)
+    })?;
+    let address = config.network.rest_addr();
+    let listener = std::net::TcpListener::bind(address).map_err(|error| format!("cannot bind {address}: {error}"))?;
+    let app = cex_identity::http::with_json_fallbacks(cex_identity::http::router(&identity));
+    HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())
+}
+
+/// Registers identity's accounts with the engine through the command ring.
+struct AccountsOverPipeline {
+    engine: Arc<EngineClient>,
+}
+
+impl EngineAccounts for AccountsOverPipeline {
+    fn register(&self, account: u32, fee_tier: u8) -> cex_identity::engine::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let command = Command::CreateAccount { account, fee_tier };
+            let events = self.engine.submit(command, ENGINE_ANSWER_TIMEOUT).await.map_err(|e| e.to_string())?;
+            match events.first().map(|event| event.body) {
+                Some(EventBody::AccountCreated { .. }) => Ok(()),
+                // Identity retries registrations: one the engine already has is done.
+                Some(EventBody::Rejected(rejected)) if rejected.reason == RejectReason::AccountExists => Ok(()),
+                Some(EventBody::Rejected(rejected)) => Err(rejected.reason.description().to_string()),
+                other => Err(format!("unexpected answer to CreateAccount: {other:?}")),
+            }
+        })
+    }
+}
