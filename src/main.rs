@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
 use cex_bench::journal::{journal_bench, JournalBenchOptions, Sections};
+use cex_bench::pipeline::{pipeline_bench, EngineIdle, LayoutChoice, PipelineBenchOptions};
 use cex_bench::workload::Profile;
 use clap::{Args, Parser, Subcommand};
 
@@ -72,6 +73,9 @@ enum BenchTarget {
     /// The journal: its cost on engine throughput, durable-ack latency, replay and recovery
     /// speed, and an io_uring writer measured against the memory-mapped one.
     Journal(JournalArgs),
+    /// The runtime: producer ring to engine thread to consumer ring with the mmap journal,
+    /// open loop at fixed rates and closed loop, against a bare rtrb ping-pong and relay.
+    Pipeline(PipelineArgs),
     /// Internal: builds one engine's book from an op file in this fresh process and prints
     /// the resident bytes per resting order (`bench engine` runs it per engine).
     #[command(hide = true)]
@@ -156,6 +160,38 @@ struct JournalArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct PipelineArgs {
+    /// At most this many timed commands per run; also the generated flow and the closed loop.
+    #[arg(long, default_value_t = 2_000_000)]
+    ops: u64,
+    /// Open-loop rates in commands/s, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    rates: Vec<u64>,
+    /// Seconds of each open-loop run (at most --ops commands); also of the ping-pong, up to 1 s.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// The engine thread's idle strategies, comma-separated: busy-spin, park.
+    #[arg(long, value_delimiter = ',', default_value = "busy-spin,park", value_parser = EngineIdle::parse)]
+    idle: Vec<EngineIdle>,
+    /// Client threads: auto, shared (one thread sends and receives) or split (producer and
+    /// consumer threads).
+    #[arg(long, default_value = "auto", value_parser = LayoutChoice::parse)]
+    layout: LayoutChoice,
+    /// Times everything repeats, as rounds; each row reports the round with the median p99.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+    /// Put the temporary data directories here (default: the system temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Seed of the generated flow.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// One JSON object per row, instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
 fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text).ok_or_else(|| format!("unknown profile {text:?}: use A, B, C or D"))
 }
@@ -168,6 +204,7 @@ fn main() -> ExitCode {
         Commands::Admin { command } => admin::run(&command),
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
+        Commands::Bench { target: BenchTarget::Pipeline(args) } => run_pipeline_bench(args),
         Commands::Replay { command } => replay::run(command),
         Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
             let engines = EngineSelection { with_reference: !no_reference, with_peers: !no_peers };
@@ -238,6 +275,31 @@ fn run_journal_bench(args: JournalArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("cex bench journal: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_pipeline_bench(args: PipelineArgs) -> ExitCode {
+    let options = PipelineBenchOptions {
+        ops: args.ops.max(1),
+        rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
+        seconds: args.seconds,
+        dir: args.dir,
+        json: args.json,
+        seed: args.seed,
+        idles: args.idle,
+        layout: args.layout,
+        runs: args.runs.max(1),
+    };
+    match pipeline_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench pipeline: a run did not verify (see the verified column)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench pipeline: {error}");
             ExitCode::from(2)
         }
     }

@@ -9,6 +9,7 @@ pub mod op;
 pub mod opfile;
 pub mod ours;
 pub mod peers;
+pub mod pipeline;
 pub mod report;
 pub mod runner;
 pub mod workload;
