@@ -10,12 +10,17 @@ pub enum EncodeError {
     ReservedNull { field: &'static str },
     /// An engine enum value the schema does not define: the engine and `cex.xml` have drifted.
     NotInSchema { enumeration: &'static str, value: u64 },
+    /// A group has more entries than its dimension's `numInGroup` can count.
+    TooManyEntries { group: &'static str, count: usize, max: usize },
+    /// Data is longer than its length prefix (or the schema's `maxValue`) allows.
+    DataTooLong { field: &'static str, length: usize, max: u64 },
 }
 
 /// Why bytes are not a valid message. Every variant is a refusal; nothing is guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
-    /// The bytes end before the header or the block does.
+    /// The bytes end before the header, the block, a group or a data element does: the
+    /// message is cut short, or a count or length in it lies.
     Truncated { needed: usize, available: usize },
     /// The header names another schema.
     WrongSchema(u16),
@@ -29,6 +34,14 @@ pub enum DecodeError {
     TrailingBytes { extra: usize },
     /// An enum field holds a value the schema does not define.
     InvalidEnum { field: &'static str, value: u64 },
+    /// A set field has a bit the schema does not define.
+    InvalidSet { field: &'static str, value: u64 },
+    /// A group's dimension declares entries shorter than the fields of its version need.
+    GroupBlockLengthTooShort { group: &'static str, block_length: usize, required: usize },
+    /// A data element declares a length above the schema's `maxValue`.
+    DataTooLong { field: &'static str, length: usize, max: u64 },
+    /// Text data that is not UTF-8.
+    InvalidUtf8 { field: &'static str },
 }
 
 impl fmt::Display for EncodeError {
@@ -41,6 +54,10 @@ impl fmt::Display for EncodeError {
             EncodeError::NotInSchema { enumeration, value } => {
                 write!(f, "{enumeration} value {value} is not in the schema")
             }
+            EncodeError::TooManyEntries { group, count, max } => {
+                write!(f, "{group}: {count} entries, at most {max} fit")
+            }
+            EncodeError::DataTooLong { field, length, max } => write!(f, "{field}: {length} bytes, at most {max}"),
         }
     }
 }
@@ -59,6 +76,12 @@ impl fmt::Display for DecodeError {
             }
             DecodeError::TrailingBytes { extra } => write!(f, "{extra} bytes after the message"),
             DecodeError::InvalidEnum { field, value } => write!(f, "{field}: {value} is not a valid value"),
+            DecodeError::InvalidSet { field, value } => write!(f, "{field}: {value:#x} sets an undefined bit"),
+            DecodeError::GroupBlockLengthTooShort { group, block_length, required } => {
+                write!(f, "{group}: entry block length {block_length} is shorter than {required}")
+            }
+            DecodeError::DataTooLong { field, length, max } => write!(f, "{field}: length {length} is above {max}"),
+            DecodeError::InvalidUtf8 { field } => write!(f, "{field}: not UTF-8"),
         }
     }
 }

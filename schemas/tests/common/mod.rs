@@ -171,3 +171,132 @@ fn trade() -> Trade {
         taker_remaining: 463,
     }
 }
+
+/// One message of every gateway template (200 and up), encoded: `(name, bytes)`. Every field
+/// distinct and non-null, groups with two entries, data non-empty.
+pub fn gateway_messages() -> Vec<(&'static str, Vec<u8>)> {
+    use cex_schema::codec::*;
+    fn encoded(length: usize, encode: impl FnOnce(&mut [u8]) -> Result<usize, cex_schema::EncodeError>) -> Vec<u8> {
+        let mut buf = vec![0u8; length];
+        let written = encode(&mut buf).unwrap();
+        assert_eq!(written, length);
+        buf
+    }
+    macro_rules! message {
+        ($name:ident { $($body:tt)* }) => {{
+            let value = $name { $($body)* };
+            (stringify!($name), encoded(value.encoded_length(), |buf| value.encode(buf)))
+        }};
+    }
+    let signature: [u8; 32] = std::array::from_fn(|i| 0xA0 + i as u8);
+    let quotes = [
+        MassQuoteRequestQuotesEntry { symbol: 31, bid_price: 32, bid_qty: 33, ask_price: 34, ask_qty: 35 },
+        MassQuoteRequestQuotesEntry { symbol: 36, bid_price: 37, bid_qty: 38, ask_price: 39, ask_qty: 0 },
+    ];
+    let levels = [
+        BookUpdateLevelsEntry { side: Side::Buy, price: 91, qty: 92, order_count: 93 },
+        BookUpdateLevelsEntry { side: Side::Sell, price: 94, qty: 0, order_count: 0 },
+    ];
+    vec![
+        message!(Logon {
+            timestamp_ms: 1_499_827_319_559,
+            nonce: 42,
+            heartbeat_interval_ms: 1_000,
+            options: LogonOptions::CANCEL_ON_DISCONNECT,
+            signature,
+            api_key: "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+        }),
+        message!(LogonAccepted {
+            session_id: 2,
+            account: 3,
+            permissions: KeyPermissions::READ.with(KeyPermissions::TRADE),
+            options: LogonOptions::CANCEL_ON_DISCONNECT,
+            heartbeat_interval_ms: 4,
+            next_inbound_seq_num: 5,
+            last_txid: 6,
+        }),
+        message!(LogonRejected {
+            reason: LogonRejectReason::StaleTimestamp,
+            text: "timestamp 7 is outside the window"
+        }),
+        message!(Heartbeat {}),
+        message!(Logout { reason: LogoutReason::IdleTimeout, text: "nothing received for 3000 ms" }),
+        message!(RetransmitRequest { from_txid: 8, count: 9 }),
+        message!(RetransmitComplete { from_txid: 10, to_txid: 11, messages: 12 }),
+        message!(SessionReject {
+            ref_seq_num: 13,
+            ref_template_id: 14,
+            reason: SessionRejectReason::InvalidFieldValue,
+            text: "NewOrderSingle.side: 7 is not a valid value",
+        }),
+        message!(NewOrderSingle {
+            client_order_id: 15,
+            symbol: 16,
+            side: Side::Sell,
+            order_type: OrderType::StopLimit,
+            time_in_force: TimeInForce::Gtd,
+            price: 17,
+            qty: 18,
+            quote_qty: 19,
+            stop_price: 20,
+            expire_ts_ns: 21,
+            post_only: BooleanType::True,
+            stp: SelfTradePrevention::ExpireBoth,
+        }),
+        message!(CancelOrder { order_id: 22, client_order_id: 23 }),
+        message!(CancelAllOrders { symbol: Some(24), side: Some(Side::Sell) }),
+        message!(AmendOrder { order_id: 25, client_order_id: 26, new_price: 27, new_qty: 28 }),
+        message!(MassQuoteRequest { quotes: &quotes }),
+        message!(ExecutionReport {
+            txid: 41,
+            exec_type: ExecType::Trade,
+            order_id: 42,
+            client_order_id: 43,
+            symbol: Some(44),
+            side: Some(Side::Sell),
+            order_type: Some(OrderType::Limit),
+            time_in_force: Some(TimeInForce::Ioc),
+            price: Some(45),
+            order_qty: Some(46),
+            stop_price: Some(47),
+            last_px: Some(48),
+            last_qty: Some(49),
+            leaves_qty: Some(50),
+            cum_qty: Some(51),
+            canceled_qty: Some(52),
+            trade_id: Some(53),
+            liquidity: Some(LiquidityIndicator::Taker),
+            cancel_reason: Some(CancelReason::Expired),
+            reject_reason: Some(RejectReason::InsufficientFunds),
+            rejected_command: Some(CommandKind::Amend),
+            priority_kept: Some(BooleanType::True),
+        }),
+        message!(TradeReport {
+            txid: 61,
+            trade_id: 62,
+            order_id: 63,
+            client_order_id: 64,
+            symbol: 65,
+            side: Side::Buy,
+            liquidity: LiquidityIndicator::Maker,
+            price: 66,
+            qty: 67,
+            notional: 68,
+            fee: -69,
+            fee_asset: FeeAsset::Base,
+            leaves_qty: 70,
+        }),
+        message!(BalanceUpdate {
+            txid: 71,
+            asset: 72,
+            cause: BalanceCause::TradeSettlement,
+            reference: 73,
+            available_before: 74,
+            frozen_before: 75,
+            available_after: 76,
+            frozen_after: 77,
+        }),
+        message!(TradeTick { txid: 81, trade_id: 82, symbol: 83, price: 84, qty: 85, taker_side: Side::Sell }),
+        message!(BookUpdate { txid: 86, symbol: 87, update_type: BookUpdateType::Incremental, levels: &levels }),
+    ]
+}
