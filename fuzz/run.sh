@@ -12,13 +12,14 @@
 # fuzz/artifacts/<target>/; reproduce it with `cargo +nightly fuzz run <target> <file>`.
 # FUZZ_TARGET_DIR, if set, is the build directory. The script fails if any target crashed.
 set -euo pipefail
-cd "$(dirname "$0")"
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$self")"
 
 if [ "${1:-}" = "--ci" ]; then
   # The raw-input targets get most of the time; each message decoder a few seconds.
-  "$0" 45 frame client_message
+  "$self" 45 frame client_message
   mapfile -t decoders < <(cargo +nightly fuzz list | grep '^decode_')
-  exec "$0" 4 "${decoders[@]}"
+  exec "$self" 4 "${decoders[@]}"
 fi
 
 seconds="${1:-60}"
