@@ -19,8 +19,8 @@ pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use node::{
-    durability_name, AssetConfig, EngineSettings, JournalSettings, NetworkConfig, NodeConfig, RingSettings,
-    SnapshotSettings, StoreSettings, SymbolConfig,
+    durability_name, AssetConfig, EmailSettings, EngineSettings, JournalSettings, NetworkConfig, NodeConfig,
+    RingSettings, SnapshotSettings, StoreSettings, SymbolConfig,
 };
 pub use units::{format_minor_units, to_minor_units, UnitsError};
 

@@ -20,7 +20,7 @@ use crate::refdata::{
 use crate::units::{format_minor_units, to_minor_units, UnitsError};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
-const TOP_LEVEL_KEYS: &str = "data_dir, network, journal, snapshots, engine, rings, store, assets, symbols";
+const TOP_LEVEL_KEYS: &str = "data_dir, network, journal, snapshots, engine, rings, store, email, assets, symbols";
 
 /// The whole node configuration. Build it with [`NodeConfig::default`] (the embedded
 /// defaults), [`NodeConfig::parse`] or [`NodeConfig::load`]; all three are valid.
@@ -39,6 +39,7 @@ pub struct NodeConfig {
     pub engine: EngineSettings,
     pub rings: RingSettings,
     pub store: StoreSettings,
+    pub email: EmailSettings,
     assets: Vec<AssetConfig>,
     symbols: Vec<SymbolConfig>,
 }
@@ -56,6 +57,92 @@ impl StoreSettings {
     pub fn postgres_url(&self) -> Option<&str> {
         Some(self.database_url.as_str()).filter(|url| !url.is_empty())
     }
+}
+
+/// `[email]`: how verification codes are emailed. Debug hides the SMTP password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSettings {
+    /// Empty: no email is sent; every message goes to the development sink
+    /// `<data_dir>/outbox.log`. Else an SMTP server: `smtps://user:pass@host:465` (TLS) or
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS).
+    pub smtp_url: String,
+    /// The sender: `Name <address>` or `address`.
+    pub from: String,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings { smtp_url: String::new(), from: "cex <no-reply@example.com>".to_string() }
+    }
+}
+
+impl std::fmt::Debug for EmailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSettings")
+            .field("smtp_url", &redact_password(&self.smtp_url))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl EmailSettings {
+    /// The SMTP URL, or `None` for the development sink.
+    pub fn smtp_url(&self) -> Option<&str> {
+        Some(self.smtp_url.as_str()).filter(|url| !url.is_empty())
+    }
+}
+
+/// `url` with the password of its user info, if any, replaced by `***`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// What is wrong with an `[email] smtp_url`, if anything. The same rules as identity's
+/// `delivery::check_smtp_url`: a scheme of `smtp` or `smtps`, a host, `tls` (if given) one of
+/// `required` and `opportunistic` with `smtp://`, and no password without TLS (`smtps://`
+/// or `tls=required`), since it would cross the network in clear.
+fn smtp_url_problem(url: &str) -> Option<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("must be empty (the development sink) or an smtp:// or smtps:// URL".into());
+    };
+    if scheme != "smtp" && scheme != "smtps" {
+        return Some(format!("scheme {scheme:?}: must be smtp:// or smtps://"));
+    }
+    let (authority, query) = match rest.split_once('?') {
+        Some((authority, query)) => (authority, Some(query)),
+        None => (rest, None),
+    };
+    let authority = authority.split('/').next().unwrap_or("");
+    let (user_info, host) = match authority.rsplit_once('@') {
+        Some((user_info, host)) => (Some(user_info), host),
+        None => (None, authority),
+    };
+    if host.rsplit_once(':').map_or(host, |(host, _)| host).is_empty() {
+        return Some("has no host".into());
+    }
+    let tls = query.and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("tls=")));
+    let encrypted = match (scheme, tls) {
+        ("smtps", None) | ("smtp", Some("required")) => true,
+        ("smtp", None | Some("opportunistic")) => false,
+        (_, Some(other)) => {
+            return Some(format!("tls={other}: use tls=required or tls=opportunistic, with smtp:// only"))
+        }
+        _ => false,
+    };
+    if user_info.is_some_and(|info| info.contains(':')) && !encrypted {
+        return Some("has a password but no TLS: use smtps:// or smtp://…?tls=required".into());
+    }
+    None
 }
 
 /// `[network]`: where the node listens.
@@ -300,6 +387,7 @@ impl NodeConfig {
             engine: EngineSettings::default(),
             rings: RingSettings::default(),
             store: StoreSettings::default(),
+            email: EmailSettings::default(),
             assets: Vec::new(),
             symbols: Vec::new(),
         }
@@ -345,6 +433,7 @@ impl NodeConfig {
         config.engine = file.engine.unwrap_or_default().settings();
         config.rings = file.rings.unwrap_or_default();
         config.store = file.store.unwrap_or_default();
+        config.email = file.email.unwrap_or_default();
         config.check_sections(&mut errors);
 
         let defaults_note =
@@ -425,6 +514,21 @@ impl NodeConfig {
         let url = &self.store.database_url;
         if !url.is_empty() && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
             error("store.database_url", "must be empty (SQLite in the data dir) or a postgres:// URL".into());
+        }
+        if let Some(problem) = self.email.smtp_url().and_then(smtp_url_problem) {
+            error("email.smtp_url", problem);
+        }
+        let from = self.email.from.trim();
+        let address = match (from.rfind('<'), from.ends_with('>')) {
+            (Some(open), true) => &from[open + 1..from.len() - 1],
+            (None, false) => from,
+            _ => "",
+        };
+        let valid_address = address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !address.contains(char::is_whitespace)
+        });
+        if !valid_address {
+            error("email.from", "must be an address or `Name <address>`, e.g. \"cex <no-reply@example.com>\"".into());
         }
         let max_seconds = u64::MAX / NANOS_PER_SECOND;
         if self.snapshots.every_seconds > max_seconds {
@@ -587,6 +691,7 @@ struct RawFile {
     engine: Option<RawEngine>,
     rings: Option<RingSettings>,
     store: Option<StoreSettings>,
+    email: Option<EmailSettings>,
     assets: Option<Vec<RawAsset>>,
     symbols: Option<Vec<RawSymbol>>,
 }
@@ -606,6 +711,7 @@ impl RawFile {
                 "engine" => file.engine = section(key, value, index, &mut errors),
                 "rings" => file.rings = section(key, value, index, &mut errors),
                 "store" => file.store = section(key, value, index, &mut errors),
+                "email" => file.email = section(key, value, index, &mut errors),
                 "assets" => file.assets = list(key, value, index, &mut errors),
                 "symbols" => file.symbols = list(key, value, index, &mut errors),
                 _ => {

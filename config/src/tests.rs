@@ -298,6 +298,12 @@ fn each_rule_reports_its_key_and_line() {
         ("batch_per_ring = 64", "batch_per_ring = 0", "rings.batch_per_ring", None),
         ("output_capacity = 65536", "output_capacity = 0", "rings.output_capacity", None),
         ("database_url = \"\"", "database_url = \"mysql://x\"", "store.database_url", None),
+        ("smtp_url = \"\"", "smtp_url = \"mail.example.com\"", "email.smtp_url", None),
+        ("smtp_url = \"\"", "smtp_url = \"http://mail.example.com\"", "email.smtp_url", None),
+        ("smtp_url = \"\"", "smtp_url = \"smtp://u:p@mail.example.com:587\"", "email.smtp_url", None),
+        ("smtp_url = \"\"", "smtp_url = \"smtps://mail.example.com?tls=none\"", "email.smtp_url", None),
+        ("from = \"cex <no-reply@example.com>\"", "from = \"cex\"", "email.from", None),
+        ("from = \"cex <no-reply@example.com>\"", "from = \"cex <no-reply@example.com\"", "email.from", None),
         // Reference data. The ids: asset ETH is `id = 2`; the capacity error is on its id.
         ("id = 2", "id = 1", "assets[2].id", None),
         ("scale = 8", "scale = 19", "assets[1].scale", None),
@@ -657,4 +663,42 @@ fn names_must_be_names() {
         let error = single_error(&format!("[[assets]]\nid = 0\nname = \"{name}\"\nscale = 6\n"));
         assert_eq!((error.key.as_str(), error.line), ("assets[0].name", Some(3)), "{error}");
     }
+}
+
+#[test]
+fn email_settings() {
+    let config = NodeConfig::default();
+    assert_eq!(config.email.smtp_url(), None, "the development sink by default");
+    assert_eq!(config.email.from, "cex <no-reply@example.com>");
+
+    let config = NodeConfig::parse(
+        "[email]\nsmtp_url = \"smtps://cex:hunter2@mail.example.com:465\"\nfrom = \"Desk <desk@example.com>\"\n",
+    )
+    .unwrap();
+    assert_eq!(config.email.smtp_url(), Some("smtps://cex:hunter2@mail.example.com:465"));
+    assert_eq!(config.email.from, "Desk <desk@example.com>");
+    let shown = format!("{config:?}");
+    assert!(shown.contains("smtps://cex:***@mail.example.com:465") && !shown.contains("hunter2"), "{shown}");
+
+    for good in [
+        "smtp://user:pass@mail.example.com:587?tls=required",
+        "smtp://mail.example.com:587?tls=opportunistic",
+        "smtp://127.0.0.1:2525",
+        "smtps://mail.example.com",
+    ] {
+        NodeConfig::parse(&format!("[email]\nsmtp_url = \"{good}\"\n")).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    for from in ["no-reply@example.com", "cex <no-reply@example.com>"] {
+        NodeConfig::parse(&format!("[email]\nfrom = \"{from}\"\n")).unwrap();
+    }
+    let error = single_error("[email]\nsmtp_url = \"smtp://u:hunter2@mail.example.com\"\n");
+    assert!(error.message.contains("no TLS") && !error.message.contains("hunter2"), "{error}");
+    let error = single_error("[email]\nsmtp = \"smtp://mail.example.com\"\n");
+    assert_eq!(error.key, "email.smtp");
+
+    // Overridden after loading and checked again.
+    let mut config = NodeConfig::default();
+    config.email.smtp_url = "ftp://mail.example.com".into();
+    let errors = config.validate().unwrap_err();
+    assert_eq!(errors.errors[0].key, "email.smtp_url");
 }

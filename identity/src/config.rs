@@ -10,8 +10,9 @@ pub const DATABASE_FILE: &str = "cex.db";
 const MINUTE_MS: i64 = 60_000;
 const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 
-/// Everything identity needs; [`IdentityConfig::new`] gives the documented defaults.
-#[derive(Debug, Clone)]
+/// Everything identity needs; [`IdentityConfig::new`] gives the documented defaults. Debug
+/// hides the passwords in the URLs.
+#[derive(Clone)]
 pub struct IdentityConfig {
     /// Holds `cex.db` (the SQLite default), the key files and `outbox.log` (the dev sink).
     pub data_dir: PathBuf,
@@ -44,6 +45,8 @@ pub struct IdentityConfig {
     /// Refuse logins until the email is verified.
     pub require_verified_email: bool,
     pub max_api_keys_per_user: i64,
+    /// Live sub-accounts per user (each takes an engine account id, kept when deleted).
+    pub max_sub_accounts_per_user: i64,
     pub recv_window_default_ms: i64,
     pub recv_window_max_ms: i64,
     /// Signed requests remembered at once for replay detection; beyond it new ones are
@@ -51,7 +54,41 @@ pub struct IdentityConfig {
     pub replay_cache_capacity: usize,
     /// The most rows one history query returns.
     pub history_max_rows: i64,
+    /// `smtps://…` or `smtp://…` to send email through SMTP (see
+    /// [`crate::delivery::SmtpDelivery`]); `None`: the dev sink `data_dir/outbox.log`.
+    pub smtp_url: Option<String>,
+    /// The sender of every email: `Name <address>` or `address`.
+    pub email_from: String,
+    /// One SMTP connection (connect, TLS, send) gives up after this long.
+    pub smtp_timeout_ms: u64,
+    /// The outbox worker looks for due messages at least this often (a message queued in
+    /// this process wakes it at once; this is for retries and other processes' messages).
+    pub outbox_poll_ms: u64,
+    /// After a failed attempt the next waits this long, doubling each time...
+    pub outbox_retry_base_ms: i64,
+    /// ...up to this. A message older than `code_ttl_ms` is given up: its code has expired.
+    pub outbox_retry_max_ms: i64,
+    /// A worker holds a message this long while sending it; if it dies, another worker
+    /// retries after. Longer than `smtp_timeout_ms`.
+    pub outbox_lease_ms: i64,
 }
+
+impl std::fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |url: &Option<String>| url.as_deref().map(crate::store::redact_url);
+        f.debug_struct("IdentityConfig")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact(&self.database_url))
+            .field("issuer", &self.issuer)
+            .field("engine_accounts_max", &self.engine_accounts_max)
+            .field("smtp_url", &redact(&self.smtp_url))
+            .field("email_from", &self.email_from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default sender (`[email] from` in cex.toml).
+pub const DEFAULT_EMAIL_FROM: &str = "cex <no-reply@example.com>";
 
 impl IdentityConfig {
     pub fn new(data_dir: impl AsRef<Path>) -> IdentityConfig {
@@ -74,10 +111,18 @@ impl IdentityConfig {
             engine_accounts_max: 100_000,
             require_verified_email: true,
             max_api_keys_per_user: 30,
+            max_sub_accounts_per_user: 20,
             recv_window_default_ms: 5_000,
             recv_window_max_ms: 60_000,
             replay_cache_capacity: 100_000,
             history_max_rows: 500,
+            smtp_url: None,
+            email_from: DEFAULT_EMAIL_FROM.to_string(),
+            smtp_timeout_ms: 10_000,
+            outbox_poll_ms: 5_000,
+            outbox_retry_base_ms: 1_000,
+            outbox_retry_max_ms: MINUTE_MS,
+            outbox_lease_ms: MINUTE_MS,
         }
     }
 
@@ -89,7 +134,7 @@ impl IdentityConfig {
         }
     }
 
-    /// The dev sink's file.
+    /// The dev sink's file (used when `smtp_url` is `None`).
     pub fn outbox_log(&self) -> PathBuf {
         self.data_dir.join("outbox.log")
     }

@@ -5,7 +5,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 macro_rules! error_codes {
     ($($name:ident = $number:literal, $status:ident, $msg:literal;)*) => {
@@ -91,6 +92,13 @@ error_codes! {
     EngineUnavailable = 1501, SERVICE_UNAVAILABLE, "the account could not be registered with the engine; retry later";
     DeliveryFailed = 1502, SERVICE_UNAVAILABLE, "the message could not be delivered; retry later";
     EngineCapacity = 1503, SERVICE_UNAVAILABLE, "no engine account is free";
+    ChannelUnavailable = 1504, SERVICE_UNAVAILABLE, "this server cannot send text messages: no SMS gateway is configured";
+    // Sub-accounts: 1600–1699.
+    SubAccountEmailTaken = 1600, CONFLICT, "you already have a sub-account with this email";
+    TooManySubAccounts = 1601, CONFLICT, "too many sub-accounts";
+    SubAccountPermissionExceeded = 1602, BAD_REQUEST, "an API key of a sub-account cannot hold a permission the sub-account lacks";
+    SubAccountNotFound = 1603, NOT_FOUND, "no such sub-account";
+    BalancesUnavailable = 1604, NOT_IMPLEMENTED, "balances are not available yet: the balances read model arrives with the trading REST API";
 }
 
 /// An error as the API reports it: a stable code and a message safe to show the caller.
@@ -138,11 +146,35 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The body of every error answer: `{"code": <int>, "msg": "..."}`. The HTTP status goes
+/// with the code (see the error code table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable error code; its meaning never changes.
+    #[schema(example = 1002)]
+    pub code: u32,
+    /// What went wrong, safe to show: never a secret, token, password or code.
+    #[schema(example = "a field is missing or invalid")]
+    pub msg: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "code": self.code.number(), "msg": self.msg });
+        let body = ErrorBody { code: self.code.number(), msg: self.msg };
         (self.code.status(), Json(body)).into_response()
     }
+}
+
+/// Every error code as a Markdown table (`| code | status | meaning |`), for the generated
+/// API documentation.
+pub fn code_table_markdown() -> String {
+    let mut table = String::from("| code | HTTP status | meaning |\n| --- | --- | --- |\n");
+    for code in ErrorCode::ALL {
+        let status = code.status();
+        let reason = status.canonical_reason().unwrap_or("");
+        table += &format!("| {} | {} {reason} | {} |\n", code.number(), status.as_u16(), code.default_msg());
+    }
+    table
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,4 +1,5 @@
-//! Identity: users, sessions, two-factor, API keys and signed requests, staff roles, and the
+//! Identity: users, sessions, two-factor, API keys and signed requests, sub-accounts, the
+//! delivery of verification codes (outbox, dev sink, SMTP), staff roles, and the
 //! authorization layer every HTTP sidecar uses. See docs/IDENTITY.md.
 //!
 //! - [`Identity`] (in [`service`]) is the service: open it with an [`IdentityConfig`] and an
@@ -6,6 +7,8 @@
 //! - [`http::router`] gives the axum router of the user-domain endpoints.
 //! - [`authz::SecureRouter`] is how every sidecar declares its routes with a [`authz::Policy`].
 //! - [`create_staff`] bootstraps staff accounts (`cex admin create-staff`).
+//! - [`openapi`] generates the OpenAPI document (`/api/docs/openapi.json`) and its page
+//!   (`/api/docs`).
 //! - [`Identity::verify_logon`] checks a binary-gateway logon against the same API keys.
 
 pub mod authz;
@@ -16,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod openapi;
 pub mod password;
 pub mod service;
 pub mod signing;

@@ -67,6 +67,16 @@ impl Permissions {
         self.0 == 0
     }
 
+    /// The permissions in both sets.
+    pub fn intersect(self, other: Permissions) -> Permissions {
+        Permissions(self.0 & other.0)
+    }
+
+    /// Whether every permission of `self` is in `other`.
+    pub fn is_subset_of(self, other: Permissions) -> bool {
+        self.0 & !other.0 == 0
+    }
+
     /// From names (`read`, `trade`, `withdraw`, `transfer`); `None` on an unknown one.
     pub fn parse<S: AsRef<str>>(names: &[S]) -> Option<Permissions> {
         names.iter().try_fold(Permissions::default(), |set, name| Some(set.with(Permission::parse(name.as_ref())?)))
@@ -92,7 +102,10 @@ pub struct KeyGrant {
     pub user_id: i64,
     pub engine_account: u32,
     pub key_id: i64,
+    /// The key's permissions, narrowed to its sub-account's if it belongs to one.
     pub permissions: Permissions,
+    /// The parent user, if the key belongs to a sub-account.
+    pub sub_account_of: Option<i64>,
 }
 
 /// The signed parameters of a request's query string.

@@ -45,10 +45,20 @@ const MATRIX: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/security/api-keys", Who::TraderOrKey),
     ("GET", "/api/v1/security/login-history", Who::TraderOrKey),
     ("GET", "/api/v1/security/log", Who::TraderOrKey),
+    ("POST", "/api/v1/sub-account", Who::Trader),
+    ("DELETE", "/api/v1/sub-account/{id}", Who::Trader),
+    ("PUT", "/api/v1/sub-account/{id}/permissions", Who::Trader),
+    ("GET", "/api/v1/sub-accounts", Who::Trader),
+    ("GET", "/api/v1/sub-account/{id}/assets", Who::Trader),
+    ("POST", "/api/v1/sub-account/{id}/api-key", Who::Trader),
+    ("GET", "/api/v1/sub-account/{id}/api-keys", Who::Trader),
+    ("DELETE", "/api/v1/sub-account/{id}/api-key/{keyId}", Who::Trader),
     ("POST", "/api/admin/auth/login", Who::Anyone),
     ("POST", "/api/admin/auth/logout", Who::AnyStaff),
     ("GET", "/api/admin/auth/me", Who::AnyStaff),
     ("POST", "/api/admin/staff", Who::Admin),
+    ("GET", "/api/docs/openapi.json", Who::Anyone),
+    ("GET", "/api/docs", Who::Anyone),
 ];
 
 /// The callers of the matrix.
@@ -126,7 +136,7 @@ async fn every_route_for_every_caller() {
         let mut checked = 0;
         for (method, path, who) in MATRIX {
             let method: Method = method.parse().unwrap();
-            let uri = path.replace("{id}", "999999");
+            let uri = path.replace("{id}", "999999").replace("{keyId}", "999998");
             for caller in callers() {
                 let call = match caller {
                     Caller::Anonymous => Call::new(method.clone(), uri.clone()).json(&json!({})),
@@ -297,5 +307,81 @@ async fn staff_bootstrap_and_roles() {
         let bad_role =
             h.post("/api/admin/staff", Some(&admin), json!({"email": "y@cex.example", "role": "Janitor"})).await;
         assert_eq!(bad_role.code(), 1002, "{name}");
+    }
+}
+
+/// Every sub-account route, with a body, for the sub-account `sub` and its key `key`.
+fn sub_account_calls(sub: i64, key: i64) -> Vec<(Method, String, serde_json::Value)> {
+    vec![
+        (Method::DELETE, format!("/api/v1/sub-account/{sub}"), json!({})),
+        (Method::PUT, format!("/api/v1/sub-account/{sub}/permissions"), json!({"newPermissions": ["read"]})),
+        (Method::GET, format!("/api/v1/sub-account/{sub}/assets"), json!({})),
+        (Method::POST, format!("/api/v1/sub-account/{sub}/api-key"), json!({"label": "x", "permissions": ["read"]})),
+        (Method::GET, format!("/api/v1/sub-account/{sub}/api-keys"), json!({})),
+        (Method::DELETE, format!("/api/v1/sub-account/{sub}/api-key/{key}"), json!({})),
+    ]
+}
+
+#[tokio::test]
+async fn another_users_sub_accounts_are_out_of_reach() {
+    for h in Harness::all().await {
+        let name = h.name;
+        let alice = h.session("alice@example.com").await;
+        let bob = h.session("bob@example.com").await;
+        let body = json!({"email": "desk@fund.example", "label": "desk", "permissions": ["read", "trade"]});
+        let created = h.post("/api/v1/sub-account", Some(&alice), body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}: {created:?}");
+        let sub = created.body["subAccountId"].as_i64().unwrap();
+        let key = h
+            .post(
+                &format!("/api/v1/sub-account/{sub}/api-key"),
+                Some(&alice),
+                json!({"label": "bot", "permissions": ["read"]}),
+            )
+            .await;
+        let (key_id, api_key, secret) = (key.body["id"].as_i64().unwrap(), key.str("apiKey"), key.str("secretKey"));
+        let (_, alice_key, alice_secret) = h.api_key(&alice, &["read", "trade"], None).await;
+        let admin = h.staff_session("admin@cex.example", StaffRole::Admin).await;
+
+        // Bob, with a session: Alice's sub-account does not exist for him.
+        for (method, uri, body) in sub_account_calls(sub, key_id) {
+            let reply = h.send(Call::new(method.clone(), uri.clone()).json(&body).bearer(&bob)).await;
+            assert_eq!(
+                (reply.status, reply.code()),
+                (StatusCode::NOT_FOUND, 1603),
+                "{name}: bob {method} {uri}: {reply:?}"
+            );
+        }
+        assert_eq!(h.get("/api/v1/sub-accounts", &bob).await.body["subAccounts"], json!([]), "{name}");
+        // Bob cannot reach it through his own endpoints either.
+        let steal = Call::new(Method::DELETE, format!("/api/v1/security/api-key/{key_id}")).bearer(&bob);
+        assert_eq!(h.send(steal).await.code(), 1300, "{name}");
+
+        // Anonymous, Alice's own API key, the sub-account's key, staff: refused by the layer.
+        for (method, uri, body) in sub_account_calls(sub, key_id) {
+            let anonymous = h.send(Call::new(method.clone(), uri.clone()).json(&body)).await;
+            assert_eq!((anonymous.status, anonymous.code()), (StatusCode::UNAUTHORIZED, 1100), "{name}: {uri}");
+            let text = body.to_string();
+            for (key, secret) in [(&alice_key, &alice_secret), (&api_key, &secret)] {
+                let reply = h.send(h.signed(method.clone(), &uri, "", key, secret, &text)).await;
+                assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, 1103), "{name}: key on {uri}");
+            }
+            let staff = h.send(Call::new(method.clone(), uri.clone()).json(&body).bearer(&admin)).await;
+            assert_eq!((staff.status, staff.code()), (StatusCode::FORBIDDEN, 1103), "{name}: staff on {uri}");
+        }
+        // The sub-account's own key sees only the sub-account's keys, not Alice's.
+        let own = h.send(h.signed(Method::GET, "/api/v1/security/api-keys", "", &api_key, &secret, "")).await;
+        let ids: Vec<i64> = own.body["apiKeys"].as_array().unwrap().iter().map(|k| k["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, vec![key_id], "{name}: {own:?}");
+
+        // Alice herself: each works (assets: not yet).
+        let assets = h.get(&format!("/api/v1/sub-account/{sub}/assets"), &alice).await;
+        assert_eq!((assets.status, assets.code()), (StatusCode::NOT_IMPLEMENTED, 1604), "{name}: {assets:?}");
+        let keys = h.get(&format!("/api/v1/sub-account/{sub}/api-keys"), &alice).await;
+        assert_eq!(keys.body["apiKeys"][0]["id"], key_id, "{name}");
+        let delete = Call::new(Method::DELETE, format!("/api/v1/sub-account/{sub}")).bearer(&alice);
+        assert_eq!(h.send(delete).await.status, StatusCode::OK, "{name}");
+        let gone = h.send(h.signed(Method::GET, "/api/v1/security/api-keys", "", &api_key, &secret, "")).await;
+        assert_eq!(gone.code(), 1104, "{name}: a deleted sub-account's key signs nothing");
     }
 }

@@ -28,7 +28,7 @@ async fn an_engine_failure_is_surfaced_and_retried() {
         let reply =
             h.post("/api/v1/auth/register", None, json!({"email": "pat@example.com", "password": PASSWORD})).await;
         assert_eq!((reply.status, reply.code()), (StatusCode::SERVICE_UNAVAILABLE, 1501), "{name}: {reply:?}");
-        assert!(h.outbox().is_empty(), "{name}: no verification before the engine has the account");
+        assert!(h.outbox().await.is_empty(), "{name}: no verification before the engine has the account");
         let user = h.identity.store().user_by_email("pat@example.com").await.unwrap().unwrap();
         assert!(!user.engine_registered, "{name}");
         assert_eq!(h.identity.register_pending().await.unwrap(), (0, 1), "{name}");

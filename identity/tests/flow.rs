@@ -29,7 +29,7 @@ async fn register_verify_login_2fa_api_key_and_signed_requests() {
         assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, 1203), "{name}: {reply:?}");
 
         // Verify with the code from outbox.log.
-        let code = h.last_code(email, "verify_email");
+        let code = h.last_code(email, "verify_email").await;
         let reply = h.post("/api/v1/auth/verify-email", None, json!({"email": email, "verificationCode": code})).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}: {reply:?}");
         let again = h.post("/api/v1/auth/verify-email", None, json!({"email": email, "verificationCode": code})).await;

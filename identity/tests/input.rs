@@ -106,7 +106,7 @@ async fn codes_expire_work_once_and_allow_five_attempts() {
         let name = h.name;
         let email = "max@example.com";
         h.post("/api/v1/auth/register", None, json!({"email": email, "password": PASSWORD})).await;
-        let code = h.last_code(email, "verify_email");
+        let code = h.last_code(email, "verify_email").await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let verify = |code: &str| json!({"email": email, "verificationCode": code});
         for _ in 0..4 {
@@ -119,20 +119,20 @@ async fn codes_expire_work_once_and_allow_five_attempts() {
         assert_error(&right, StatusCode::TOO_MANY_REQUESTS, 1211, &format!("{name}: the code is dead"));
 
         // A resend within a minute sends nothing; after it, a new code replaces the old.
-        let sent_before = h.outbox().len();
+        let sent_before = h.outbox().await.len();
         let resend = h.post("/api/v1/auth/verify-email", None, json!({"email": email})).await;
         assert_eq!(resend.body, json!({"sent": true}), "{name}");
         h.clock.advance_ms(60_000);
         h.post("/api/v1/auth/verify-email", None, json!({"email": email})).await;
-        assert_eq!(h.outbox().len(), sent_before + 1, "{name}: one new code, not two");
-        let fresh = h.last_code(email, "verify_email");
+        assert_eq!(h.outbox().await.len(), sent_before + 1, "{name}: one new code, not two");
+        let fresh = h.last_code(email, "verify_email").await;
 
         // Expired after 15 minutes.
         h.clock.advance_ms(15 * 60_000);
         let late = h.post("/api/v1/auth/verify-email", None, verify(&fresh)).await;
         assert_error(&late, StatusCode::BAD_REQUEST, 1210, &format!("{name}: expired"));
         h.post("/api/v1/auth/verify-email", None, json!({"email": email})).await;
-        let newest = h.last_code(email, "verify_email");
+        let newest = h.last_code(email, "verify_email").await;
         let reply = h.post("/api/v1/auth/verify-email", None, verify(&newest)).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}: {reply:?}");
         let unknown = h
@@ -158,9 +158,9 @@ async fn binding_a_phone_and_an_email() {
         assert_error(&bad, StatusCode::BAD_REQUEST, 1008, name);
         let sent = h.post("/api/v1/security/phone/bind", Some(&nia), json!({"phoneNumber": "+49 151 1234 5678"})).await;
         assert_eq!(sent.body, json!({"sent": true}), "{name}: {sent:?}");
-        let sms = h.outbox().into_iter().last().unwrap();
+        let sms = h.outbox().await.into_iter().last().unwrap();
         assert_eq!((sms["channel"].as_str(), sms["to"].as_str()), (Some("sms"), Some("+4915112345678")), "{name}");
-        let code = h.last_code("+4915112345678", "bind_phone");
+        let code = h.last_code("+4915112345678", "bind_phone").await;
         let other_number = h
             .post(
                 "/api/v1/security/phone/bind",
@@ -185,7 +185,7 @@ async fn binding_a_phone_and_an_email() {
 
         // Oli cannot take the same number.
         h.post("/api/v1/security/phone/bind", Some(&oli), json!({"phoneNumber": "+4915112345678"})).await;
-        let code = h.last_code("+4915112345678", "bind_phone");
+        let code = h.last_code("+4915112345678", "bind_phone").await;
         let taken = h
             .post(
                 "/api/v1/security/phone/bind",
@@ -199,7 +199,7 @@ async fn binding_a_phone_and_an_email() {
         let taken = h.post("/api/v1/security/email/bind", Some(&nia), json!({"email": "oli@example.com"})).await;
         assert_error(&taken, StatusCode::CONFLICT, 1200, name);
         h.post("/api/v1/security/email/bind", Some(&nia), json!({"email": "nia@new.example"})).await;
-        let code = h.last_code("nia@new.example", "bind_email");
+        let code = h.last_code("nia@new.example", "bind_email").await;
         let bound = h
             .post(
                 "/api/v1/security/email/bind",

@@ -7,8 +7,10 @@ mod common;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::http::Method;
+use cex_identity::delivery::{Delivery, SmtpDelivery};
 use cex_identity::totp;
 use common::{Call, Harness, PASSWORD};
 use serde_json::json;
@@ -44,7 +46,7 @@ async fn no_secret_is_logged() {
         h.post("/api/v1/auth/register", None, json!({"email": email, "password": PASSWORD})).await;
         h.engine.refuse.store(false, Ordering::SeqCst);
         h.post("/api/v1/auth/verify-email", None, json!({"email": email})).await;
-        let code = h.last_code(email, "verify_email");
+        let code = h.last_code(email, "verify_email").await;
         h.post("/api/v1/auth/verify-email", None, json!({"email": email, "verificationCode": code})).await;
         secrets.push(code);
         h.login(email, "Wrong-pass-99").await;
@@ -76,7 +78,7 @@ async fn no_secret_is_logged() {
         h.post("/api/v1/auth/refresh", None, json!({"refreshToken": pair.str("refreshToken")})).await;
         h.post("/api/v1/auth/refresh", None, json!({"refreshToken": pair.str("refreshToken")})).await;
         h.post("/api/v1/auth/reset-password", None, json!({"email": email})).await;
-        let code = h.last_code(email, "reset_password");
+        let code = h.last_code(email, "reset_password").await;
         let reset = json!({"email": email, "verificationCode": code, "newPassword": "N3w-secret-pass"});
         h.post("/api/v1/auth/reset-password", None, reset).await;
         secrets.push(code);
@@ -90,7 +92,43 @@ async fn no_secret_is_logged() {
             secrets.push(std::fs::read_to_string(h.db.path().join(name)).unwrap());
         }
     }
+    // Through SMTP: a code sent by the worker, and a server URL with a password that fails.
+    for db in common::db::test_dbs().await {
+        let server = common::smtp::FakeSmtp::start().await;
+        let url = server.url();
+        let h = Harness::with_delivery(
+            db,
+            |_| {},
+            |config| {
+                let smtp = SmtpDelivery::new(&url, &config.email_from, Duration::from_secs(5)).unwrap();
+                Arc::new(smtp) as Arc<dyn Delivery>
+            },
+        )
+        .await;
+        h.post("/api/v1/auth/register", None, json!({"email": "ray@example.com", "password": PASSWORD})).await;
+        assert!(h.identity.flush_outbox(Duration::from_secs(10)).await.unwrap());
+        let data = server.received()[0].data.clone();
+        let code = data.split("\n\n").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6);
+        secrets.push(code.unwrap().to_string());
+
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let smtp_password = "Smtp-pa55word-x9";
+        secrets.push(smtp_password.to_string());
+        let mut config = cex_identity::IdentityConfig::new(h.db.path().join("smtp-down"));
+        config.password_cost = cex_identity::password::PasswordCost::for_tests();
+        config.smtp_url = Some(format!("smtps://cex:{smtp_password}@{closed}"));
+        let identity = cex_identity::Identity::open(config, h.engine.clone()).await.unwrap();
+        let meta = cex_identity::RequestMeta::default();
+        identity.register("sue@example.com", PASSWORD, None, &meta).await.unwrap();
+        identity.flush_outbox(Duration::from_secs(10)).await.unwrap();
+        let failed = identity.store().outbox_message(1).await.unwrap().unwrap();
+        assert_eq!(failed.attempts, 1, "the closed port refused it");
+        secrets.push(failed.body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_string());
+        identity.close().await;
+    }
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("identity email through SMTP") && log.contains("cex:***@"), "the redacted URL is logged");
+    assert!(log.contains("delivery failed"), "the failed SMTP attempt is logged");
     assert!(log.contains("engine registration failed"), "the capture works: {} bytes", log.len());
     assert!(log.contains("INSERT INTO"), "sqlx statements are in the capture too");
     for secret in &secrets {

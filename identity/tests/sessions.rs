@@ -185,7 +185,7 @@ async fn password_reset_by_emailed_code() {
         assert_eq!(sent.body, json!({"sent": true}), "{name}");
         let unknown = h.post("/api/v1/auth/reset-password", None, json!({"email": "nobody@example.com"})).await;
         assert_eq!(unknown.body, sent.body, "{name}: no account enumeration");
-        let code = h.last_code("hal@example.com", "reset_password");
+        let code = h.last_code("hal@example.com", "reset_password").await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let bad = json!({"email": "hal@example.com", "verificationCode": wrong, "newPassword": "Fresh-start-42"});
         assert_eq!(h.post("/api/v1/auth/reset-password", None, bad).await.code(), 1210, "{name}");

@@ -2,7 +2,9 @@
 
 mod common;
 
-use cex_identity::store::{CreateUserError, NewLoginAudit, NewUser, SessionRow, Store, SubjectKind};
+use cex_identity::store::{
+    CreateSubAccountError, CreateUserError, NewLoginAudit, NewSubAccountRow, NewUser, SessionRow, Store, SubjectKind,
+};
 use common::db::test_dbs;
 
 fn new_user<'a>(email: &'a str, max: u32) -> NewUser<'a> {
@@ -185,5 +187,70 @@ async fn phone_and_email_are_unique() {
         let staff = store.create_staff("ops@example.com", "$argon2id$x", "Operator", 10).await.unwrap().unwrap();
         assert!(store.create_staff("ops@example.com", "$argon2id$x", "Admin", 10).await.unwrap().is_none());
         assert_eq!(store.staff_by_email("ops@example.com").await.unwrap().unwrap().id, staff.id, "{}", db.name);
+    }
+}
+
+fn new_sub<'a>(parent_id: i64, email: &'a str, login_email: &'a str, max_per_parent: i64) -> NewSubAccountRow<'a> {
+    NewSubAccountRow {
+        parent_id,
+        email,
+        label: "desk",
+        permissions: "read,trade",
+        login_email,
+        password_hash: "!",
+        fee_tier: 2,
+        engine_accounts_max: 100,
+        max_per_parent,
+        now_ms: 1_000,
+    }
+}
+
+#[tokio::test]
+async fn sub_accounts_are_bounded_even_when_created_at_once() {
+    for db in test_dbs().await {
+        let store = Store::connect(&db.url()).await.unwrap();
+        let parent = store.create_user(&new_user("p@example.com", 100)).await.unwrap();
+        let logins: Vec<String> = (0..8).map(|i| format!("sub-{i}@sub-account.invalid")).collect();
+        let emails: Vec<String> = (0..8).map(|i| format!("d{i}@fund.example")).collect();
+        let attempts = (0..8).map(|i| {
+            let store = store.clone();
+            let (login, email) = (logins[i].clone(), emails[i].clone());
+            tokio::spawn(async move { store.create_sub_account(&new_sub(parent.id, &email, &login, 3)).await })
+        });
+        let mut created = 0;
+        for attempt in attempts.collect::<Vec<_>>() {
+            match attempt.await.unwrap() {
+                Ok(_) => created += 1,
+                Err(CreateSubAccountError::TooMany) => {}
+                Err(other) => panic!("{}: {other:?}", db.name),
+            }
+        }
+        assert_eq!(created, 3, "{}: the parent's row lock serializes the count", db.name);
+        let live = store.sub_accounts_of(parent.id).await.unwrap();
+        assert_eq!(live.len(), 3, "{}", db.name);
+        // Dense engine ids: the parent's, then the three created, no gap from the refused.
+        let mut accounts = Vec::new();
+        for sub in &live {
+            accounts.push(store.user_by_id(sub.user_id).await.unwrap().unwrap().engine_account);
+        }
+        accounts.sort();
+        assert_eq!(accounts, vec![2, 3, 4], "{}", db.name);
+
+        let taken = store.create_sub_account(&new_sub(parent.id, &live[0].email, "x@sub-account.invalid", 10)).await;
+        assert!(matches!(taken, Err(CreateSubAccountError::EmailTaken)), "{}: {taken:?}", db.name);
+        let other = store.create_user(&new_user("q@example.com", 100)).await.unwrap();
+        assert!(store.sub_account_of(other.id, live[0].user_id).await.unwrap().is_none(), "{}", db.name);
+        assert_eq!(store.delete_sub_account(other.id, live[0].user_id, 2_000).await.unwrap(), None, "{}", db.name);
+        assert_eq!(store.delete_sub_account(parent.id, live[0].user_id, 2_000).await.unwrap(), Some(0));
+        assert_eq!(
+            store.delete_sub_account(parent.id, live[0].user_id, 2_001).await.unwrap(),
+            None,
+            "{}: once",
+            db.name
+        );
+        let again = store.create_sub_account(&new_sub(parent.id, &live[0].email, "y@sub-account.invalid", 10)).await;
+        assert!(again.is_ok(), "{}: a deleted one's name is free", db.name);
+        let gone = store.sub_account(live[0].user_id).await.unwrap().unwrap();
+        assert!(gone.deleted_at.is_some(), "{}", db.name);
     }
 }

@@ -17,10 +17,14 @@ pub const ENGINE_ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Worker threads of the REST runtime: the engine keeps its own core.
 const REST_WORKERS: usize = 2;
 
+/// Identity's settings from cex.toml: the data directory, `[store]`, `[email]` and the
+/// engine's account capacity; the rest are identity's defaults.
 pub fn identity_config(config: &NodeConfig) -> IdentityConfig {
     let mut identity = IdentityConfig::new(&config.data_dir);
     identity.database_url = config.store.postgres_url().map(str::to_string);
     identity.engine_accounts_max = config.engine.max_accounts;
+    identity.smtp_url = config.email.smtp_url().map(str::to_string);
+    identity.email_from = config.email.from.clone();
     identity
 }
 
@@ -63,5 +67,30 @@ impl EngineAccounts for AccountsOverPipeline {
                 other => Err(format!("unexpected answer to CreateAccount: {other:?}")),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_config_follows_cex_toml() {
+        let defaults = identity_config(&NodeConfig::default());
+        assert_eq!((defaults.database_url, defaults.smtp_url), (None, None), "SQLite and the dev sink");
+        assert_eq!(defaults.email_from, cex_identity::config::DEFAULT_EMAIL_FROM);
+        assert_eq!(defaults.engine_accounts_max, NodeConfig::default().engine.max_accounts);
+
+        let config = NodeConfig::parse(
+            "data_dir = \"/var/lib/cex\"\n[engine]\nmax_accounts = 5000\n[store]\ndatabase_url = \"postgres://db/cex\"\n\
+             [email]\nsmtp_url = \"smtps://cex:pw@mail.example.com\"\nfrom = \"Desk <desk@example.com>\"\n",
+        )
+        .unwrap();
+        let identity = identity_config(&config);
+        assert_eq!(identity.data_dir, std::path::PathBuf::from("/var/lib/cex"));
+        assert_eq!(identity.database_url.as_deref(), Some("postgres://db/cex"));
+        assert_eq!(identity.smtp_url.as_deref(), Some("smtps://cex:pw@mail.example.com"));
+        assert_eq!(identity.email_from, "Desk <desk@example.com>");
+        assert_eq!(identity.engine_accounts_max, 5000);
     }
 }

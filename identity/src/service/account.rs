@@ -98,8 +98,13 @@ impl Identity {
         Ok(UserRow { engine_registered: true, ..user })
     }
 
-    /// Issues a code for (user, purpose), sends it to `target`, and keeps it hashed.
+    /// Issues a code for (user, purpose), queues it for `target` (the outbox worker sends
+    /// it), and keeps it hashed.
     pub(crate) async fn send_code(&self, user_id: i64, purpose: Purpose, target: &str) -> ApiResult<()> {
+        let channel = purpose.channel();
+        if !self.delivery.supports(channel) {
+            return Err(ApiError::new(ErrorCode::ChannelUnavailable));
+        }
         let now = self.now_ms();
         if let Some(latest) = self.store.latest_code(user_id, purpose.as_str()).await? {
             if now - latest.created_at < self.config.code_resend_ms {
@@ -112,11 +117,6 @@ impl Identity {
         self.store.insert_code(user_id, purpose.as_str(), target, &hash, now, expires).await?;
         let minutes = self.config.code_ttl_ms / 60_000;
         let body = format!("Your cex code is {code}. It expires in {minutes} minutes. Never share it.");
-        let channel = purpose.channel();
-        let outbox = self
-            .store
-            .insert_outbox(Some(user_id), channel.as_str(), target, purpose.as_str(), purpose.subject(), &body, now)
-            .await?;
         let message = Message {
             channel,
             to: target.to_string(),
@@ -124,17 +124,7 @@ impl Identity {
             body,
             purpose: purpose.as_str().to_string(),
         };
-        match self.delivery.deliver(&message).await {
-            Ok(()) => {
-                self.store.mark_delivered(outbox.id, self.now_ms()).await?;
-                Ok(())
-            }
-            Err(reason) => {
-                self.store.mark_delivery_failed(outbox.id, &reason).await?;
-                tracing::warn!(outbox = outbox.id, %reason, "delivery failed");
-                Err(ApiError::new(ErrorCode::DeliveryFailed))
-            }
-        }
+        self.queue_message(user_id, &message).await
     }
 
     /// Uses up the newest code for (user, purpose) if `code` is it and it was sent to

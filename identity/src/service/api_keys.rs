@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Identity, RequestMeta};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -16,7 +17,7 @@ use crate::signing::{
     self, ip_allowed, logon_payload, parse_signed_query, timestamp_fresh, KeyGrant, Permission, Permissions,
     ReplayError, LOGON_WINDOW_MS,
 };
-use crate::store::{ApiKeyRow, SubjectKind};
+use crate::store::{ApiKeyRow, SubjectKind, UserRow};
 use crate::validate;
 
 const MAX_WHITELIST: usize = 30;
@@ -31,13 +32,16 @@ pub struct NewApiKey {
 }
 
 /// An API key as listed: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyView {
     pub id: i64,
     pub api_key: String,
     pub label: String,
+    /// Some of `read`, `trade`, `withdraw`, `transfer`.
+    #[schema(value_type = Vec<String>, example = json!(["read", "trade"]))]
     pub permissions: Vec<&'static str>,
+    /// Exact IPv4/IPv6 addresses; empty: any address.
     pub ip_whitelist: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -59,12 +63,14 @@ impl From<&ApiKeyRow> for ApiKeyView {
     }
 }
 
-/// The CreateAPIKey answer: the only time the secret is shown. Debug hides it.
-#[derive(Clone, Serialize)]
+/// The CreateAPIKey answer: the only time the secret is shown.
+// Debug hides the secret.
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
+    /// The HMAC secret: shown here once, never again.
     pub secret_key: String,
 }
 
@@ -78,7 +84,7 @@ fn split_whitelist(stored: &str) -> Vec<String> {
     stored.split(',').filter(|entry| !entry.is_empty()).map(str::to_string).collect()
 }
 
-fn checked_permissions(names: &[String]) -> ApiResult<Permissions> {
+pub(crate) fn checked_permissions(names: &[String]) -> ApiResult<Permissions> {
     match Permissions::parse(names) {
         Some(permissions) if !permissions.is_empty() => Ok(permissions),
         _ => Err(ApiError::new(ErrorCode::InvalidPermission)),
@@ -117,24 +123,43 @@ impl Identity {
 
     /// CreateAPIKey. With two-factor on, a current code is required.
     pub async fn create_api_key(&self, user_id: i64, new: &NewApiKey, meta: &RequestMeta) -> ApiResult<CreatedApiKey> {
+        let user = self.user(user_id).await?;
+        let created = self.issue_api_key(user_id, &user, None, new, meta).await?;
+        let key = &created.key;
+        let detail = format!("key {} ({}): {}", key.id, key.label, key.permissions.join(","));
+        self.security(SubjectKind::User, user_id, "api_key_created", &detail, meta).await?;
+        Ok(created)
+    }
+
+    /// A new key owned by `owner`, on the word of `guardian` (the owner, or the parent of a
+    /// sub-account): the guardian's two-factor guards it and decides whether `withdraw` may
+    /// be granted. With `ceiling`, the key may hold nothing beyond it.
+    pub(crate) async fn issue_api_key(
+        &self,
+        owner: i64,
+        guardian: &UserRow,
+        ceiling: Option<Permissions>,
+        new: &NewApiKey,
+        meta: &RequestMeta,
+    ) -> ApiResult<CreatedApiKey> {
         let label = validate::label(&new.label)
             .ok_or_else(|| ApiError::with_msg(ErrorCode::InvalidField, "label: 1 to 64 characters"))?;
         let permissions = checked_permissions(&new.permissions)?;
+        if ceiling.is_some_and(|ceiling| !permissions.is_subset_of(ceiling)) {
+            return Err(ApiError::new(ErrorCode::SubAccountPermissionExceeded));
+        }
         let whitelist = checked_whitelist(new.ip_whitelist.as_deref().unwrap_or_default())?;
-        let user = self.user(user_id).await?;
-        Identity::check_withdraw_safeguards(permissions, user.two_factor_enabled(), &whitelist)?;
-        if self.store.count_api_keys(user_id).await? >= self.config.max_api_keys_per_user {
+        Identity::check_withdraw_safeguards(permissions, guardian.two_factor_enabled(), &whitelist)?;
+        if self.store.count_api_keys(owner).await? >= self.config.max_api_keys_per_user {
             return Err(ApiError::new(ErrorCode::TooManyApiKeys));
         }
-        self.require_second_factor(&user, new.two_factor_code.as_deref(), meta).await?;
+        self.require_second_factor(guardian, new.two_factor_code.as_deref(), meta).await?;
         let api_key = random_string(64, ALPHANUMERIC);
         let secret = random_string(64, ALPHANUMERIC);
         let sealed = self.keys.seal(&key_context(&api_key), secret.as_bytes());
         let now = self.now_ms();
         let stored = permissions.to_stored();
-        let row = self.store.insert_api_key(user_id, &api_key, &sealed, &label, &stored, &whitelist, now).await?;
-        let detail = format!("key {} ({label}): {stored}", row.id);
-        self.security(SubjectKind::User, user_id, "api_key_created", &detail, meta).await?;
+        let row = self.store.insert_api_key(owner, &api_key, &sealed, &label, &stored, &whitelist, now).await?;
         Ok(CreatedApiKey { key: ApiKeyView::from(&row), secret_key: secret })
     }
 
@@ -260,6 +285,20 @@ impl Identity {
         if user.status != "active" {
             return Err(ApiError::new(ErrorCode::AccountDisabled));
         }
+        // A sub-account's key does no more than the sub-account may, and nothing once its
+        // parent is disabled.
+        let mut permissions = Permissions::from_stored(&row.permissions);
+        let sub_account_of = match self.store.sub_account(user.id).await? {
+            Some(sub) => {
+                let parent = self.user(sub.parent_id).await?;
+                if sub.deleted_at.is_some() || parent.status != "active" {
+                    return Err(ApiError::new(ErrorCode::AccountDisabled));
+                }
+                permissions = permissions.intersect(Permissions::from_stored(&sub.permissions));
+                Some(sub.parent_id)
+            }
+            None => None,
+        };
         match self.replay.check_and_insert(signature, timestamp_ms.saturating_add(window_ms + 1), now) {
             Ok(()) => {}
             Err(ReplayError::Replayed) => return Err(ApiError::new(ErrorCode::ReplayedRequest)),
@@ -270,7 +309,8 @@ impl Identity {
             user_id: user.id,
             engine_account: user.engine_account,
             key_id: row.id,
-            permissions: Permissions::from_stored(&row.permissions),
+            permissions,
+            sub_account_of,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! detection, logout, and checking an access token on each request.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Identity, RequestMeta, TokenPair};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -11,18 +12,23 @@ use crate::store::{ChallengeRow, StaffRow, SubjectKind, UserRow};
 use crate::validate;
 
 /// What Login answers: tokens, or a challenge to answer with the second factor.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginOutcome {
     Tokens(TokenPair),
-    #[serde(rename_all = "camelCase")]
-    TwoFactorRequired {
-        two_factor_required: bool,
-        /// The challenge id for Verify2FA (a secret: it stands in for the password).
-        session_id: String,
-        /// Seconds.
-        expires_in: i64,
-    },
+    TwoFactorRequired(TwoFactorChallenge),
+}
+
+/// A login that passed the password and waits for the second factor (Verify2FA).
+#[derive(Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorChallenge {
+    /// Always true.
+    pub two_factor_required: bool,
+    /// The challenge id for Verify2FA (a secret: it stands in for the password).
+    pub session_id: String,
+    /// Seconds.
+    pub expires_in: i64,
 }
 
 impl std::fmt::Debug for LoginOutcome {
@@ -133,11 +139,11 @@ impl Identity {
             expires_at: now + self.config.login_challenge_ttl_ms,
         };
         self.store.insert_challenge(&challenge).await?;
-        Ok(LoginOutcome::TwoFactorRequired {
+        Ok(LoginOutcome::TwoFactorRequired(TwoFactorChallenge {
             two_factor_required: true,
             session_id: id,
             expires_in: self.config.login_challenge_ttl_ms / 1000,
-        })
+        }))
     }
 
     /// Verify2FA: answers a login challenge with a TOTP code or a recovery code. Wrong

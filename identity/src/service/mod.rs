@@ -4,18 +4,23 @@
 mod account;
 mod api_keys;
 mod login;
+mod outbox;
 mod staff;
+mod sub_accounts;
 mod two_factor;
 
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IdentityConfig, DATABASE_FILE};
-use crate::delivery::{Delivery, DevSink};
+use crate::delivery::{Delivery, DevSink, SmtpDelivery};
 use crate::engine::EngineAccounts;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::keys::{random_token, sha256_hex, KeyFileError, Keys};
@@ -27,8 +32,9 @@ use crate::store::{
 use crate::tokens::TokenSigner;
 
 pub use api_keys::{ApiKeyView, CreatedApiKey, NewApiKey};
-pub use login::{Authenticated, LoginOutcome};
+pub use login::{Authenticated, LoginOutcome, TwoFactorChallenge};
 pub use staff::{create_staff, StaffCreated, StaffRole};
+pub use sub_accounts::{NewSubAccount, SubAccountView, SUB_ACCOUNT_LOGIN_DOMAIN};
 pub use two_factor::TwoFactorSetup;
 
 /// Where a request came from, for the audit and the security log.
@@ -50,6 +56,8 @@ pub enum IdentityError {
     DataDir(std::io::Error),
     Keys(KeyFileError),
     Store(StoreError),
+    /// The email settings (`smtp_url`, `email_from`) are unusable.
+    Delivery(String),
     /// A request-level failure of a bootstrap call such as [`create_staff`].
     Api(ApiError),
 }
@@ -60,6 +68,7 @@ impl std::fmt::Display for IdentityError {
             IdentityError::DataDir(error) => write!(f, "identity data directory: {error}"),
             IdentityError::Keys(error) => write!(f, "identity key file: {error}"),
             IdentityError::Store(error) => write!(f, "identity store: {error}"),
+            IdentityError::Delivery(error) => write!(f, "identity email: {error}"),
             IdentityError::Api(error) => write!(f, "{error}"),
         }
     }
@@ -73,14 +82,19 @@ impl From<ApiError> for IdentityError {
     }
 }
 
-/// An access token and the refresh token that renews it. Debug shows neither.
-#[derive(Clone, Serialize)]
+/// An access token and the refresh token that renews it.
+// Debug shows neither.
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {
+    /// A JWT: send it as `Authorization: Bearer <accessToken>`.
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
     /// Seconds.
     pub expires_in: i64,
+    /// For RefreshToken; each works once.
     pub refresh_token: String,
     /// Seconds.
     pub refresh_expires_in: i64,
@@ -95,11 +109,14 @@ impl std::fmt::Debug for TokenPair {
 }
 
 /// One row of QueryLoginHistory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginHistoryEntry {
+    /// Unix milliseconds.
     pub time: i64,
     pub success: bool,
+    /// `ok`, or why it failed: `bad_password`, `locked`, `unknown_email`, `bad_two_factor`,
+    /// `two_factor_pending`, `email_not_verified`, `disabled`, `engine_unavailable`.
     pub reason: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -120,10 +137,12 @@ impl From<LoginAuditRow> for LoginHistoryEntry {
 }
 
 /// One row of QuerySecurityLog.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityEvent {
+    /// Unix milliseconds.
     pub time: i64,
+    /// `registered`, `email_verified`, `password_changed`, `api_key_created`, ….
     pub event: String,
     pub detail: String,
     pub ip: Option<String>,
@@ -146,6 +165,10 @@ pub struct Identity {
     replay: ReplayCache,
     /// Verified against when an email matches no account, so both cases take as long.
     dummy_hash: String,
+    /// Wakes the outbox worker (see `outbox.rs`).
+    outbox_wake: Arc<tokio::sync::Notify>,
+    closing: AtomicBool,
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -155,11 +178,24 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// Opens identity with the wall clock and the development delivery sink
-    /// (`<data_dir>/outbox.log`): creates the data directory and key files if missing,
-    /// connects to the database and migrates it.
+    /// Opens identity with the wall clock, and SMTP delivery if `config.smtp_url` is set or
+    /// else the development sink (`<data_dir>/outbox.log`): creates the data directory and
+    /// key files if missing, connects to the database, migrates it, and starts the outbox
+    /// worker.
     pub async fn open(config: IdentityConfig, engine: Arc<dyn EngineAccounts>) -> Result<Arc<Identity>, IdentityError> {
-        let delivery = Arc::new(DevSink::new(config.outbox_log()));
+        let delivery: Arc<dyn Delivery> = match &config.smtp_url {
+            Some(url) => {
+                let timeout = Duration::from_millis(config.smtp_timeout_ms);
+                let smtp = SmtpDelivery::new(url, &config.email_from, timeout).map_err(IdentityError::Delivery)?;
+                tracing::info!(smtp = smtp.redacted_url(), from = %config.email_from, "identity email through SMTP");
+                Arc::new(smtp)
+            }
+            None => {
+                let sink = DevSink::new(config.outbox_log());
+                tracing::info!(file = %sink.path().display(), "identity email and SMS to the development sink");
+                Arc::new(sink)
+            }
+        };
         Identity::open_with(config, engine, delivery, Arc::new(SystemClock)).await
     }
 
@@ -182,7 +218,23 @@ impl Identity {
         let signer = TokenSigner::new(keys.jwt_secret(), &config.issuer, config.access_token_ttl_ms);
         let dummy_hash = password::hash_blocking(random_token(), config.password_cost).await;
         let replay = ReplayCache::new(config.replay_cache_capacity);
-        Ok(Arc::new(Identity { config, store, keys, signer, clock, engine, delivery, replay, dummy_hash }))
+        let identity = Arc::new(Identity {
+            config,
+            store,
+            keys,
+            signer,
+            clock,
+            engine,
+            delivery,
+            replay,
+            dummy_hash,
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            closing: AtomicBool::new(false),
+            worker: Mutex::new(None),
+        });
+        let worker = outbox::spawn_worker(&identity);
+        *identity.worker.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(worker);
+        Ok(identity)
     }
 
     pub fn config(&self) -> &IdentityConfig {
@@ -198,8 +250,19 @@ impl Identity {
         self.clock.now_ms()
     }
 
-    /// Closes the database pool (at shutdown).
+    /// Stops the outbox worker (letting a send in progress finish, for up to
+    /// `smtp_timeout_ms`) and closes the database pool (at shutdown). Messages not sent yet
+    /// stay queued for the next start.
     pub async fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.outbox_wake.notify_one();
+        let worker = self.worker.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(worker) = worker {
+            let grace = Duration::from_millis(self.config.smtp_timeout_ms);
+            if tokio::time::timeout(grace, worker).await.is_err() {
+                tracing::warn!("identity: the outbox worker did not stop in time");
+            }
+        }
         self.store.close().await;
     }
 

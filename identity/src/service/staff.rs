@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Identity, IdentityError};
 use crate::config::IdentityConfig;
@@ -13,7 +14,7 @@ use crate::service::account::{checked_email, checked_password};
 use crate::store::Store;
 
 /// The catalog's staff roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
 pub enum StaffRole {
     Admin,
     Operator,
@@ -58,7 +59,7 @@ impl std::fmt::Display for StaffRole {
 }
 
 /// A staff account just created. If the password was generated, it is here, once.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StaffCreated {
     pub id: i64,

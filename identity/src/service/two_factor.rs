@@ -4,6 +4,7 @@
 //! once). Each TOTP step is accepted once.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Identity, RequestMeta};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -11,8 +12,9 @@ use crate::password;
 use crate::store::{SubjectKind, UserRow};
 use crate::totp;
 
-/// The first half of Enable2FA. Debug shows no secret.
-#[derive(Clone, Serialize)]
+/// The first half of Enable2FA.
+// Debug shows no secret.
+#[derive(Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TwoFactorSetup {
     /// Base32, for typing into an authenticator app.

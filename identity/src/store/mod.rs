@@ -20,6 +20,7 @@ mod audit;
 mod codes;
 mod sessions;
 mod staff;
+mod sub_accounts;
 mod users;
 
 use std::borrow::Cow;
@@ -39,6 +40,7 @@ pub use audit::{LoginAuditRow, NewLoginAudit, SecurityLogRow};
 pub use codes::{CodeRow, OutboxMessage};
 pub use sessions::{ChallengeRow, RefreshTokenRow, SessionRow};
 pub use staff::StaffRow;
+pub use sub_accounts::{CreateSubAccountError, NewSubAccountRow, SubAccountRow};
 pub use users::{CreateUserError, NewUser, UserRow};
 
 /// Which database a [`Store`] talks to.
@@ -208,12 +210,26 @@ impl Store {
 #[derive(Debug)]
 struct Embedded(Backend);
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1001,
-    "identity",
-    include_str!("../../migrations/sqlite/0001_identity.sql"),
-    include_str!("../../migrations/postgres/0001_identity.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1001,
+        "identity",
+        include_str!("../../migrations/sqlite/0001_identity.sql"),
+        include_str!("../../migrations/postgres/0001_identity.sql"),
+    ),
+    (
+        1002,
+        "outbox retry",
+        include_str!("../../migrations/sqlite/0002_outbox_retry.sql"),
+        include_str!("../../migrations/postgres/0002_outbox_retry.sql"),
+    ),
+    (
+        1003,
+        "sub-accounts",
+        include_str!("../../migrations/sqlite/0003_sub_accounts.sql"),
+        include_str!("../../migrations/postgres/0003_sub_accounts.sql"),
+    ),
+];
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

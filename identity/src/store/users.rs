@@ -46,11 +46,11 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, engine_account, fee_tier, \
+pub(super) const USER_COLUMNS: &str = "id, email, password_hash, email_verified_at, phone, engine_account, fee_tier, \
      engine_registered, status, failed_logins, locked_until, totp_secret, totp_pending, totp_last_step, \
      totp_enabled_at, created_at";
 
-fn user_from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
+pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
     let engine_account: i64 = row.try_get("engine_account")?;
     let fee_tier: i64 = row.try_get("fee_tier")?;
     Ok(UserRow {

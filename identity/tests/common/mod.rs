@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use cex_identity::clock::ManualClock;
-use cex_identity::delivery::DevSink;
+use cex_identity::delivery::{Delivery, DevSink};
 use cex_identity::engine::BoxFuture;
 use cex_identity::password::PasswordCost;
 use cex_identity::signing::sign_hex;
@@ -131,6 +132,15 @@ impl Harness {
     }
 
     pub async fn with(db: TestDb, tune: impl FnOnce(&mut IdentityConfig)) -> Harness {
+        Harness::with_delivery(db, tune, |config| Arc::new(DevSink::new(config.outbox_log()))).await
+    }
+
+    /// A harness whose messages go through `delivery` (built from the final config).
+    pub async fn with_delivery(
+        db: TestDb,
+        tune: impl FnOnce(&mut IdentityConfig),
+        delivery: impl FnOnce(&IdentityConfig) -> Arc<dyn Delivery>,
+    ) -> Harness {
         let mut config = IdentityConfig::new(db.path());
         config.database_url = db.url.clone();
         config.password_cost = PasswordCost::for_tests();
@@ -138,8 +148,9 @@ impl Harness {
         tune(&mut config);
         let clock = Arc::new(ManualClock::new(1_750_000_000_000));
         let engine = Arc::new(RecordingEngine::default());
-        let sink = Arc::new(DevSink::new(config.outbox_log()));
-        let identity = Identity::open_with(config, engine.clone(), sink, clock.clone()).await.expect("open identity");
+        let delivery = delivery(&config);
+        let identity =
+            Identity::open_with(config, engine.clone(), delivery, clock.clone()).await.expect("open identity");
         let router = cex_identity::http::with_json_fallbacks(cex_identity::http::router(&identity));
         Harness { name: db.name, identity, router, clock, engine, db }
     }
@@ -172,15 +183,17 @@ impl Harness {
         self.send(Call::new(Method::GET, path).bearer(token)).await
     }
 
-    /// Every line the dev sink wrote, parsed.
-    pub fn outbox(&self) -> Vec<Value> {
+    /// Every line the dev sink wrote, parsed, once the outbox worker has sent everything due.
+    pub async fn outbox(&self) -> Vec<Value> {
+        let flushed = self.identity.flush_outbox(std::time::Duration::from_secs(10)).await.unwrap();
+        assert!(flushed, "{}: the outbox did not drain", self.name);
         let text = std::fs::read_to_string(self.identity.config().outbox_log()).unwrap_or_default();
         text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
 
     /// The code in the newest message to `to` for `purpose`.
-    pub fn last_code(&self, to: &str, purpose: &str) -> String {
-        let messages = self.outbox();
+    pub async fn last_code(&self, to: &str, purpose: &str) -> String {
+        let messages = self.outbox().await;
         let message = messages
             .iter()
             .rev()
@@ -198,7 +211,7 @@ impl Harness {
     pub async fn verified_user(&self, email: &str) -> i64 {
         let reply = self.post("/api/v1/auth/register", None, json!({"email": email, "password": PASSWORD})).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}: {reply:?}", self.name);
-        let code = self.last_code(email, "verify_email");
+        let code = self.last_code(email, "verify_email").await;
         let reply =
             self.post("/api/v1/auth/verify-email", None, json!({"email": email, "verificationCode": code})).await;
         assert_eq!(reply.status, StatusCode::OK, "{}: {reply:?}", self.name);
