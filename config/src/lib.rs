@@ -12,12 +12,14 @@
 //! the engine's integer minor units with the asset's scale (see [`units`]).
 
 mod error;
+mod gateway;
 mod locate;
 mod node;
 mod refdata;
 pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
+pub use gateway::{GatewayIdle, GatewaySettings};
 pub use node::{
     durability_name, AssetConfig, EmailSettings, EngineSettings, JournalSettings, NetworkConfig, NodeConfig,
     RingSettings, SnapshotSettings, StoreSettings, SymbolConfig,

@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use crate::error::{ConfigError, ConfigErrors};
+use crate::gateway::GatewaySettings;
 use crate::locate::{position, KeyIndex};
 use crate::refdata::{
     build_refdata, check_asset_ids, check_symbol_ids, default_assets, default_symbols, RawAsset, RawSymbol,
@@ -20,7 +21,8 @@ use crate::refdata::{
 use crate::units::{format_minor_units, to_minor_units, UnitsError};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
-const TOP_LEVEL_KEYS: &str = "data_dir, network, journal, snapshots, engine, rings, store, email, assets, symbols";
+const TOP_LEVEL_KEYS: &str =
+    "data_dir, network, journal, snapshots, engine, rings, gateway, store, email, assets, symbols";
 
 /// The whole node configuration. Build it with [`NodeConfig::default`] (the embedded
 /// defaults), [`NodeConfig::parse`] or [`NodeConfig::load`]; all three are valid.
@@ -38,6 +40,7 @@ pub struct NodeConfig {
     pub snapshots: SnapshotSettings,
     pub engine: EngineSettings,
     pub rings: RingSettings,
+    pub gateway: GatewaySettings,
     pub store: StoreSettings,
     pub email: EmailSettings,
     assets: Vec<AssetConfig>,
@@ -386,6 +389,7 @@ impl NodeConfig {
             snapshots: SnapshotSettings::default(),
             engine: EngineSettings::default(),
             rings: RingSettings::default(),
+            gateway: GatewaySettings::default(),
             store: StoreSettings::default(),
             email: EmailSettings::default(),
             assets: Vec::new(),
@@ -432,6 +436,7 @@ impl NodeConfig {
         config.snapshots = file.snapshots.unwrap_or_default();
         config.engine = file.engine.unwrap_or_default().settings();
         config.rings = file.rings.unwrap_or_default();
+        config.gateway = file.gateway.unwrap_or_default();
         config.store = file.store.unwrap_or_default();
         config.email = file.email.unwrap_or_default();
         config.check_sections(&mut errors);
@@ -484,6 +489,7 @@ impl NodeConfig {
 
     /// The scalar sections' rules: everything but the reference data.
     fn check_sections(&self, errors: &mut Vec<ConfigError>) {
+        self.gateway.check(errors);
         let mut error = |key: &str, message: String| errors.push(ConfigError::new(key, message));
         if self.data_dir.as_os_str().is_empty() {
             error("data_dir", "must not be empty".into());
@@ -690,6 +696,7 @@ struct RawFile {
     snapshots: Option<SnapshotSettings>,
     engine: Option<RawEngine>,
     rings: Option<RingSettings>,
+    gateway: Option<GatewaySettings>,
     store: Option<StoreSettings>,
     email: Option<EmailSettings>,
     assets: Option<Vec<RawAsset>>,
@@ -710,6 +717,7 @@ impl RawFile {
                 "snapshots" => file.snapshots = section(key, value, index, &mut errors),
                 "engine" => file.engine = section(key, value, index, &mut errors),
                 "rings" => file.rings = section(key, value, index, &mut errors),
+                "gateway" => file.gateway = section(key, value, index, &mut errors),
                 "store" => file.store = section(key, value, index, &mut errors),
                 "email" => file.email = section(key, value, index, &mut errors),
                 "assets" => file.assets = list(key, value, index, &mut errors),

@@ -4,6 +4,7 @@
 //! gateways and sidecars join here as producers and consumers of the pipeline.
 
 mod engine_client;
+mod gateway;
 mod http;
 mod metrics;
 mod ops;
@@ -14,10 +15,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cex_config::NodeConfig;
+use cex_gateway::Gateway;
 use cex_journal::{DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
 
 pub use engine_client::{ClientError, EngineClient};
+pub use gateway::gateway_config;
 pub use http::HttpServer;
 pub use refdata::RefdataError;
 pub use rest::identity_config;
@@ -30,6 +33,7 @@ pub enum NodeError {
     Runtime(RuntimeError),
     Ops(SocketAddr, std::io::Error),
     Rest(String),
+    Gateway(cex_gateway::GatewayError),
     Shutdown(DurableError),
 }
 
@@ -42,6 +46,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Runtime(error) => write!(f, "{error}"),
             NodeError::Ops(address, error) => write!(f, "cannot serve the ops port on {address}: {error}"),
             NodeError::Rest(why) => write!(f, "REST port: {why}"),
+            NodeError::Gateway(error) => write!(f, "binary gateway: {error}"),
             NodeError::Shutdown(error) => write!(f, "shutdown failed: {error}"),
         }
     }
@@ -52,6 +57,7 @@ impl std::error::Error for NodeError {}
 pub struct Node {
     runtime: Runtime,
     rest: HttpServer,
+    gateway: Gateway,
     ops: HttpServer,
 }
 
@@ -77,15 +83,21 @@ impl Node {
         let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
         let sidecars = builder.producer("sidecars").map_err(NodeError::Runtime)?;
         let sidecar_answers = builder.consumer("sidecars", ConsumerOptions::default());
+        let gateway_rings = gateway::register_rings(&mut builder, config).map_err(NodeError::Runtime)?;
+        let events_dir = builder.events_dir();
         let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
         let runtime = builder.start().map_err(NodeError::Runtime)?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
         let rest = rest::start(config, Arc::new(engine)).map_err(NodeError::Rest)?;
-        tracing::info!(address = %rest.address(), "REST: identity (docs/IDENTITY.md)");
+        tracing::info!(address = %rest.server.address(), "REST: identity (docs/IDENTITY.md)");
+        let verifier = Arc::new(gateway::IdentityVerifier { identity: rest.identity.clone(), runtime: rest.runtime });
+        let gateway =
+            Gateway::start(gateway_config(config), gateway_rings, verifier, events_dir).map_err(NodeError::Gateway)?;
         let ops_addr = config.network.ops_addr();
-        let ops = ops::start(ops_addr, runtime.monitor()).map_err(|error| NodeError::Ops(ops_addr, error))?;
+        let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats())
+            .map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, rest, ops }, wired))
+        Ok((Node { runtime, rest: rest.server, gateway, ops }, wired))
     }
 
     pub fn monitor(&self) -> Monitor {
@@ -100,9 +112,15 @@ impl Node {
         self.rest.address()
     }
 
-    /// Stops the REST port (requests in flight finish), then stops intake, drains the
-    /// rings, writes a snapshot and closes the journals.
+    pub fn gateway_address(&self) -> SocketAddr {
+        self.gateway.address()
+    }
+
+    /// Logs the gateway's sessions out (their cancel-on-disconnect orders go to the engine),
+    /// stops the REST port (requests in flight finish), then stops intake, drains the rings,
+    /// writes a snapshot and closes the journals.
     pub fn shutdown(self) -> Result<Exit, NodeError> {
+        self.gateway.shutdown();
         self.rest.stop();
         let exit = self.runtime.shutdown().map_err(NodeError::Shutdown)?;
         self.ops.stop();

@@ -3,9 +3,10 @@
 //! own (not the process-global one, so several nodes can live in one test process).
 
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cex_engine::{CommandKind, EventBody};
+use cex_gateway::GatewayStats;
 use cex_runtime::{monotonic_ns, EngineState, Monitor, Stage};
 use metrics::{counter, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
@@ -16,16 +17,17 @@ pub struct MetricsRenderer {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
     monitor: Monitor,
+    gateway: Arc<GatewayStats>,
     /// (busy ns, monotonic ns) at the previous scrape, for the busy ratio between scrapes.
     previous: Mutex<(u64, u64)>,
 }
 
 impl MetricsRenderer {
-    pub fn new(monitor: Monitor) -> MetricsRenderer {
+    pub fn new(monitor: Monitor, gateway: Arc<GatewayStats>) -> MetricsRenderer {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let started = monitor.stats().started_ns;
-        MetricsRenderer { recorder, handle, monitor, previous: Mutex::new((0, started)) }
+        MetricsRenderer { recorder, handle, monitor, gateway, previous: Mutex::new((0, started)) }
     }
 
     pub fn render(&self) -> String {
@@ -34,6 +36,7 @@ impl MetricsRenderer {
             self.commands_and_events();
             self.rings_and_consumers();
             self.latencies();
+            self.gateway();
         });
         self.handle.render()
     }
@@ -101,6 +104,32 @@ impl MetricsRenderer {
                 let value = if histogram.is_empty() { 0 } else { histogram.value_at_quantile(quantile) };
                 gauge!("cex_latency_nanoseconds", "stage" => stage.name(), "quantile" => label).set(value as f64);
             }
+        }
+    }
+
+    fn gateway(&self) {
+        let stats = &self.gateway;
+        let totals = [
+            ("cex_gateway_connections_total", &stats.connections),
+            ("cex_gateway_logons_accepted_total", &stats.logons_accepted),
+            ("cex_gateway_messages_in_total", &stats.messages_in),
+            ("cex_gateway_commands_submitted_total", &stats.commands_submitted),
+            ("cex_gateway_bytes_out_total", &stats.bytes_out),
+            ("cex_gateway_retransmitted_total", &stats.retransmitted),
+            ("cex_gateway_cancel_on_disconnect_total", &stats.cancel_on_disconnect),
+        ];
+        for (name, value) in totals {
+            counter!(name).absolute(value.load(Ordering::Relaxed));
+        }
+        gauge!("cex_gateway_sessions").set(stats.sessions_open.load(Ordering::Relaxed) as f64);
+        for (reason, count) in stats.logon_rejects() {
+            counter!("cex_gateway_logon_rejects_total", "reason" => reason.name()).absolute(count);
+        }
+        for (reason, count) in stats.session_rejects() {
+            counter!("cex_gateway_session_rejects_total", "reason" => reason.name()).absolute(count);
+        }
+        for (reason, count) in stats.logouts() {
+            counter!("cex_gateway_logouts_total", "reason" => reason.name()).absolute(count);
         }
     }
 }

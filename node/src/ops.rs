@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use cex_gateway::GatewayStats;
 use cex_runtime::{EngineState, Monitor};
 use serde_json::json;
 
@@ -22,9 +23,9 @@ struct Ops {
 
 /// The ops HTTP server, on a single-threaded tokio runtime of its own: it must never
 /// compete with the engine for more than a sliver of one core.
-pub fn start(address: SocketAddr, monitor: Monitor) -> std::io::Result<HttpServer> {
+pub fn start(address: SocketAddr, monitor: Monitor, gateway: Arc<GatewayStats>) -> std::io::Result<HttpServer> {
     let listener = std::net::TcpListener::bind(address)?;
-    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone()), monitor });
+    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone(), gateway), monitor });
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))

@@ -28,9 +28,17 @@ pub fn identity_config(config: &NodeConfig) -> IdentityConfig {
     identity
 }
 
+/// The REST port, and the identity store it serves, for the node's other parts.
+pub struct Rest {
+    pub server: HttpServer,
+    pub identity: Arc<Identity>,
+    /// The REST runtime: where other parts run identity's async work.
+    pub runtime: tokio::runtime::Handle,
+}
+
 /// Opens the store (running migrations), registers accounts whose registration failed
 /// earlier, binds the port and serves.
-pub fn start(config: &NodeConfig, engine: Arc<EngineClient>) -> Result<HttpServer, String> {
+pub fn start(config: &NodeConfig, engine: Arc<EngineClient>) -> Result<Rest, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(REST_WORKERS)
         .thread_name("cex-rest")
@@ -46,7 +54,9 @@ pub fn start(config: &NodeConfig, engine: Arc<EngineClient>) -> Result<HttpServe
     let address = config.network.rest_addr();
     let listener = std::net::TcpListener::bind(address).map_err(|error| format!("cannot bind {address}: {error}"))?;
     let app = cex_identity::http::with_json_fallbacks(cex_identity::http::router(&identity));
-    HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())
+    let handle = runtime.handle().clone();
+    let server = HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())?;
+    Ok(Rest { server, identity, runtime: handle })
 }
 
 /// Registers identity's accounts with the engine through the command ring.

@@ -126,6 +126,11 @@ impl RuntimeBuilder {
         Consumer::new(ring_consumer, self.published.clone(), stats, watcher, next_seq)
     }
 
+    /// The event journal consumers may read history from; `None` when the journal is off.
+    pub fn events_dir(&self) -> Option<std::path::PathBuf> {
+        self.published.journal_readable.then(|| self.published.events_dir.clone())
+    }
+
     pub fn start(self) -> Result<Runtime, RuntimeError> {
         let producers = self.inputs.iter().map(|input| input.stats.clone()).collect();
         let stats = Arc::new(RuntimeStats::new(monotonic_ns(), producers, self.consumer_stats));
