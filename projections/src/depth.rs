@@ -97,10 +97,23 @@ pub struct BestPrices {
     pub ask: Option<Level>,
 }
 
+/// A level's exact totals. Each resting order holds a positive i64, so these never overflow
+/// and a level with orders always has a positive quantity, even when the sum passes i64 on
+/// a damaged stream; `Level` shows them clamped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct LevelTotals {
-    qty: i64,
-    orders: u32,
+    qty: i128,
+    orders: u64,
+}
+
+impl LevelTotals {
+    fn at(self, price: i64) -> Level {
+        Level {
+            price,
+            qty: i64::try_from(self.qty).unwrap_or(i64::MAX),
+            orders: u32::try_from(self.orders).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -131,8 +144,7 @@ impl Book {
             Side::Buy => (Some(self.bids.iter().rev()), None),
             Side::Sell => (None, Some(self.asks.iter())),
         };
-        let level =
-            |(price, totals): (&i64, &LevelTotals)| Level { price: *price, qty: totals.qty, orders: totals.orders };
+        let level = |(price, totals): (&i64, &LevelTotals)| totals.at(*price);
         bids.into_iter().flatten().chain(asks.into_iter().flatten()).map(level)
     }
 }
@@ -261,8 +273,8 @@ impl Depth {
             Placement::Resting { remaining } if remaining > 0 => {
                 self.orders.insert(order_id, order);
                 let totals = self.level_mut(order.symbol, order.side, order.price);
-                totals.qty = totals.qty.saturating_add(remaining);
-                totals.orders = totals.orders.saturating_add(1);
+                totals.qty += i128::from(remaining);
+                totals.orders += 1;
             }
             Placement::Resting { .. } => {}
         }
@@ -277,7 +289,7 @@ impl Depth {
         }
         self.orders.insert(order_id, TrackedOrder { placement: Placement::Resting { remaining }, ..order });
         let totals = self.level_mut(order.symbol, order.side, order.price);
-        totals.qty = totals.qty.saturating_add(remaining.saturating_sub(before));
+        totals.qty += i128::from(remaining) - i128::from(before);
     }
 
     /// Takes an order out of the model, and off its level if it rests.
@@ -285,7 +297,7 @@ impl Depth {
         let Some(order) = self.orders.remove(&order_id) else { return };
         let Placement::Resting { remaining } = order.placement else { return };
         let totals = self.level_mut(order.symbol, order.side, order.price);
-        totals.qty = totals.qty.saturating_sub(remaining);
+        totals.qty -= i128::from(remaining);
         totals.orders = totals.orders.saturating_sub(1);
         if totals.orders == 0 {
             if let Some(book) = self.books.get_mut(&order.symbol) {
@@ -317,8 +329,7 @@ impl Depth {
             if after == before {
                 continue;
             }
-            let totals = after.unwrap_or_default();
-            let level = Level { price, qty: totals.qty, orders: totals.orders };
+            let level = after.unwrap_or_default().at(price);
             if diffs.last().is_none_or(|diff| diff.symbol != symbol) {
                 diffs.push(new_diff(symbol, book.last_update_id, seq));
                 book.last_update_id = seq;

@@ -174,3 +174,12 @@ fn a_repeated_order_id_replaces_the_older_order() {
     depth.apply(3, &[limit(1, Side::Buy, 90, 2)]);
     assert_eq!(book(&depth).0, [level(90, 2, 1)]);
 }
+
+#[test]
+fn levels_stay_exact_when_a_damaged_stream_passes_i64() {
+    let mut depth = new_depth();
+    depth.apply(2, &[limit(1, Side::Buy, 100, 5), limit(2, Side::Buy, 100, i64::MAX), limit(3, Side::Buy, 100, 1)]);
+    assert_eq!(book(&depth).0, [level(100, i64::MAX, 3)]);
+    let diffs = depth.apply(3, &[cancelled(2, 1, Side::Buy, 0, CancelReason::User)]);
+    assert_eq!(diffs[0].bids, [level(100, 6, 2)]);
+}
