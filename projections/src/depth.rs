@@ -183,12 +183,21 @@ impl SideKey {
             Side::Sell => SideKey::Ask,
         }
     }
+
+    fn side(self) -> Side {
+        match self {
+            SideKey::Bid => Side::Buy,
+            SideKey::Ask => Side::Sell,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Depth {
     last_seq: u64,
     books: BTreeMap<SymbolId, Book>,
+    /// Orders that rest or may rest later. Looked up, never iterated, so its order cannot
+    /// reach any output.
     orders: HashMap<OrderId, TrackedOrder>,
     /// The levels the current command touched, with their totals before it.
     touched: BTreeMap<LevelKey, Option<LevelTotals>>,
@@ -321,24 +330,16 @@ impl Depth {
         let mut diffs: Vec<DepthDiff> = Vec::new();
         for ((symbol, side, price), before) in std::mem::take(&mut self.touched) {
             let Some(book) = self.books.get_mut(&symbol) else { continue };
-            let side = match side {
-                SideKey::Bid => Side::Buy,
-                SideKey::Ask => Side::Sell,
-            };
-            let after = book.side(side).get(&price).copied();
+            let after = book.side(side.side()).get(&price).copied();
             if after == before {
                 continue;
             }
-            let level = after.unwrap_or_default().at(price);
             if diffs.last().is_none_or(|diff| diff.symbol != symbol) {
                 diffs.push(new_diff(symbol, book.last_update_id, seq));
                 book.last_update_id = seq;
             }
             if let Some(diff) = diffs.last_mut() {
-                match side {
-                    Side::Buy => diff.bids.push(level),
-                    Side::Sell => diff.asks.push(level),
-                }
+                diff.levels_mut(side).push(after.unwrap_or_default().at(price));
             }
         }
         for diff in &mut diffs {
@@ -374,6 +375,15 @@ impl Depth {
     /// Every symbol with a book, ascending.
     pub fn symbols(&self) -> impl Iterator<Item = SymbolId> + '_ {
         self.books.keys().copied()
+    }
+}
+
+impl DepthDiff {
+    fn levels_mut(&mut self, side: SideKey) -> &mut Vec<Level> {
+        match side {
+            SideKey::Bid => &mut self.bids,
+            SideKey::Ask => &mut self.asks,
+        }
     }
 }
 
