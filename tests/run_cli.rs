@@ -30,6 +30,7 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
 fn start(dir: &Path, port: u16) -> (Child, String) {
     let child = cex()
         .args(["run", "--ops-port", &port.to_string(), "--rest-port", &free_port().to_string()])
+        .args(["--gateway-port", &free_port().to_string()])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

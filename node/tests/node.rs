@@ -19,6 +19,7 @@ fn config(dir: &std::path::Path) -> NodeConfig {
     config.data_dir = dir.to_path_buf();
     config.network.ops_port = free_port();
     config.network.rest_port = free_port();
+    config.network.gateway_port = free_port();
     config
 }
 

@@ -348,7 +348,9 @@ impl Session {
                 return Ok(Some(message));
             }
             let now = Instant::now();
-            self.keep_alive(now)?;
+            if self.keep_alive(now)? {
+                continue;
+            }
             if now >= deadline {
                 return Ok(None);
             }
@@ -362,17 +364,21 @@ impl Session {
         if let Some(message) = self.conn.next_message()? {
             return Ok(Some(message));
         }
-        self.keep_alive(Instant::now())?;
-        if self.conn.fill(None)? {
+        if self.keep_alive(Instant::now())? || self.conn.fill(None)? {
             return self.conn.next_message();
         }
         Ok(None)
     }
 
-    /// Sends the heartbeat that is due, or gives up on a gateway silent for too long.
-    fn keep_alive(&mut self, now: Instant) -> Result<(), ClientError> {
+    /// Sends the heartbeat that is due, or gives up on a gateway silent for too long. True when
+    /// it read bytes that were waiting (the caller had not read for a while): look at them first.
+    fn keep_alive(&mut self, now: Instant) -> Result<bool, ClientError> {
         self.conn.check_open()?;
         if now.saturating_duration_since(self.conn.last_received) >= self.heartbeat * IDLE_INTERVALS {
+            // The caller may simply not have read for a while: what waits in the socket counts.
+            if self.conn.fill(None)? {
+                return Ok(true);
+            }
             let text = format!("nothing from the gateway for {} ms", (self.heartbeat * IDLE_INTERVALS).as_millis());
             // Best effort: the session ends whether or not the Logout gets through.
             let _ = self.conn.write_logout(LogoutReason::IdleTimeout, &text);
@@ -381,7 +387,7 @@ impl Session {
         if now.saturating_duration_since(self.conn.last_sent) >= self.heartbeat {
             self.heartbeat()?;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// When [`Session::keep_alive`] next has something to do.
