@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
+use cex_bench::gateway::{gateway_bench, gateway_load, GatewayBenchOptions};
 use cex_bench::journal::{journal_bench, JournalBenchOptions, Sections};
 use cex_bench::pipeline::{pipeline_bench, EngineIdle, LayoutChoice, PipelineBenchOptions};
 use cex_bench::workload::Profile;
@@ -76,6 +77,27 @@ enum BenchTarget {
     /// The runtime: producer ring to engine thread to consumer ring with the mmap journal,
     /// open loop at fixed rates and closed loop, against a bare rtrb ping-pong and relay.
     Pipeline(PipelineArgs),
+    /// The binary gateway wire to wire on loopback: a load client in a second process sends
+    /// NewOrderSingle and CancelOrder over N sessions at fixed rates, against a raw TCP echo.
+    Gateway(GatewayArgs),
+    /// Internal: the load client of `bench gateway`, in its own process.
+    #[command(hide = true)]
+    GatewayLoad {
+        #[arg(long)]
+        gateway: std::net::SocketAddr,
+        #[arg(long)]
+        echo: std::net::SocketAddr,
+        #[arg(long)]
+        keys: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<u64>,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long)]
+        runs: u32,
+        #[arg(long)]
+        core: Option<usize>,
+    },
     /// Internal: builds one engine's book from an op file in this fresh process and prints
     /// the resident bytes per resting order (`bench engine` runs it per engine).
     #[command(hide = true)]
@@ -192,6 +214,39 @@ struct PipelineArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct GatewayArgs {
+    /// Rates in messages/s over all sessions, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,500000")]
+    rates: Vec<u64>,
+    /// Seconds of each run.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Sessions (and accounts); the rate is shared among them.
+    #[arg(long, default_value_t = 4)]
+    sessions: usize,
+    /// Times each rate runs per target; rows report the round with the median p99.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+    /// The gateway shard's idle strategy: spin (default) or sleep (cex.toml's default).
+    #[arg(long, default_value = "spin", value_parser = parse_shard_idle)]
+    shard_idle: cex_gateway::ShardIdle,
+    /// Put the temporary data directory here (default: the system temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// One JSON object per row, instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_shard_idle(text: &str) -> Result<cex_gateway::ShardIdle, String> {
+    match text {
+        "spin" => Ok(cex_gateway::ShardIdle::Spin),
+        "sleep" => Ok(cex_gateway::ShardIdle::default()),
+        other => Err(format!("unknown shard idle strategy {other:?}: use spin or sleep")),
+    }
+}
+
 fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text).ok_or_else(|| format!("unknown profile {text:?}: use A, B, C or D"))
 }
@@ -205,6 +260,16 @@ fn main() -> ExitCode {
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
         Commands::Bench { target: BenchTarget::Pipeline(args) } => run_pipeline_bench(args),
+        Commands::Bench { target: BenchTarget::Gateway(args) } => run_gateway_bench(args),
+        Commands::Bench { target: BenchTarget::GatewayLoad { gateway, echo, keys, rates, seconds, runs, core } } => {
+            match gateway_load(gateway, echo, &keys, &rates, seconds, runs, core) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("cex bench gateway-load: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Commands::Replay { command } => replay::run(command),
         Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
             let engines = EngineSelection { with_reference: !no_reference, with_peers: !no_peers };
@@ -275,6 +340,29 @@ fn run_journal_bench(args: JournalArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("cex bench journal: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_gateway_bench(args: GatewayArgs) -> ExitCode {
+    let options = GatewayBenchOptions {
+        rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
+        seconds: args.seconds,
+        sessions: args.sessions.max(1),
+        runs: args.runs.max(1),
+        shard_idle: args.shard_idle,
+        dir: args.dir,
+        json: args.json,
+    };
+    match gateway_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench gateway: a gateway run lost or refused messages (see the lost and refused columns)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench gateway: {error}");
             ExitCode::from(2)
         }
     }

@@ -3,6 +3,7 @@
 //! and thin adapters for our engine and peer order-book crates.
 
 pub mod cli;
+pub mod gateway;
 pub mod journal;
 pub mod market;
 pub mod op;

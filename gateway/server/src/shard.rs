@@ -253,15 +253,22 @@ async fn pump(shard: Rc<Shard>, mut consumer: Consumer) {
         }
         if routed > 0 {
             empty_polls = 0;
-            future::yield_now().await;
+            yield_to_io().await;
             continue;
         }
         empty_polls = empty_polls.saturating_add(1);
         match shard.config().idle {
             ShardIdle::Sleep { spins, sleep } if empty_polls > spins => glommio::timer::sleep(sleep).await,
-            _ => future::yield_now().await,
+            _ => yield_to_io().await,
         }
     }
+}
+
+/// Lets the shard's other tasks run and its sockets be polled before the pump goes on. A
+/// plain yield would not do: glommio runs a task queue's ready tasks until its preemption
+/// timer fires, and polls the sockets only between task-queue runs.
+async fn yield_to_io() {
+    glommio::executor().yield_task_queue_now().await;
 }
 
 /// Heartbeats, idle timeouts and the stop flag, checked every [`HOUSEKEEPING_PERIOD`].
