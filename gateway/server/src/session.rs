@@ -94,10 +94,12 @@ pub async fn serve(shard: Rc<Shard>, stream: TcpStream) {
     read_loop(&shard, &session, reader, frames, buf).await;
     session.ended.set(true);
     session.writer_wake.raise();
-    shard.unregister(&session);
+    // Before unregistering: a stopping shard waits for its sessions to unregister, and the
+    // cancel must be in the engine's ring by then.
     if session.options.cancel_on_disconnect() && !session.client_logged_out.get() {
         shard.cancel_all(session.account).await;
     }
+    shard.unregister(&session);
     writer_task.await;
 }
 
@@ -388,21 +390,25 @@ impl Session {
         let seq = self.inbound_seq.get() + 1;
         self.inbound_seq.set(seq);
         shard.stats().messages_in.fetch_add(1, Ordering::Relaxed);
+        // Every message but a heartbeat or a logout counts against the rate, garbage too:
+        // each refusal costs the gateway a write.
+        let template = codec::read_header(message).map_or(0, |header| header.template_id);
+        let free = template == codec::Heartbeat::TEMPLATE_ID || template == codec::Logout::TEMPLATE_ID;
+        if !free && !self.rate.borrow_mut().try_take(1, Instant::now()) {
+            let text = format!("more than {} messages a second", shard.config().rate_per_second);
+            let reason = SessionRejectReason::RateLimitExceeded;
+            return self.refuse(shard, seq, &Refusal { ref_template_id: template, reason, text });
+        }
         let decoded = match decode_client_message(message) {
             Ok(decoded) => decoded,
             Err(refusal) => return self.refuse(shard, seq, &refusal),
         };
-        let template = decoded.template_id();
         let refuse = |reason, text: &str| Refusal { ref_template_id: template, reason, text: text.to_string() };
         match &decoded {
             MessageDecoder::Heartbeat(_) => {}
             MessageDecoder::Logout(_) => {
                 self.client_logged_out.set(true);
                 self.close(LogoutReason::ClientRequested, "logged out".into());
-            }
-            _ if !self.rate.borrow_mut().try_take(1, Instant::now()) => {
-                let text = format!("more than {} messages a second", shard.config().rate_per_second);
-                self.refuse(shard, seq, &refuse(SessionRejectReason::RateLimitExceeded, &text));
             }
             MessageDecoder::Logon(_) => {
                 self.refuse(shard, seq, &refuse(SessionRejectReason::AlreadyLoggedOn, "the session is logged on"))
