@@ -128,9 +128,9 @@ pub fn run(target: Target, connections: &mut [Connection], rate: u64, seconds: f
 }
 
 /// Waits for input until the next send is due, in the kernel if that is far enough away
-/// to be worth a system call.
+/// to be worth a system call; never past the due time.
 fn idle(connections: &[Connection], until_due: Duration) {
-    if until_due < Duration::from_micros(50) {
+    if until_due < Duration::from_micros(20) {
         std::hint::spin_loop();
         return;
     }
@@ -138,11 +138,23 @@ fn idle(connections: &[Connection], until_due: Duration) {
         .iter()
         .map(|connection| libc::pollfd { fd: connection.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 })
         .collect();
-    let timeout_ms = until_due.as_millis().clamp(1, 10) as libc::c_int;
-    // SAFETY: `fds` is a live, exclusively borrowed array of `fds.len()` pollfd structs for
-    // the duration of the call, and each fd belongs to a TcpStream that outlives it.
+    let wait = until_due.min(Duration::from_millis(10));
+    let timeout = libc::timespec { tv_sec: 0, tv_nsec: wait.subsec_nanos() as libc::c_long };
+    // SAFETY: `fds` is a live, exclusively borrowed array of `fds.len()` pollfd structs and
+    // `timeout` a live timespec for the duration of the call; each fd belongs to a TcpStream
+    // that outlives it; a null signal mask leaves the mask unchanged.
     unsafe {
-        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms);
+        libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &timeout, std::ptr::null());
+    }
+}
+
+/// Asks the kernel to wake this thread's timed waits on time rather than up to 50 µs late
+/// (the default timer slack), so waiting never makes a send late.
+pub fn tight_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes an unsigned long and touches only this thread's
+    // scheduling attributes.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
     }
 }
 

@@ -193,6 +193,7 @@ pub fn gateway_load(
     if let Some(core) = core {
         core_affinity::set_for_current(core_affinity::CoreId { id: core });
     }
+    load::tight_timer_slack();
     let keys = read_keys(keys)?;
     let io = |e: std::io::Error| e.to_string();
     let mut echo_connections: Vec<Connection> =

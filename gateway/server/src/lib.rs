@@ -125,9 +125,12 @@ impl Gateway {
         let (bound, bound_rx) = mpsc::channel::<Result<SocketAddr, String>>();
         let shared = self.shared.clone();
         let address = self.address;
-        let handle = LocalExecutorBuilder::new(placement)
-            .name(&format!("cex-gateway-{index}"))
-            .io_memory(SHARD_IO_MEMORY)
+        let mut builder =
+            LocalExecutorBuilder::new(placement).name(&format!("cex-gateway-{index}")).io_memory(SHARD_IO_MEMORY);
+        if self.shared.config.idle == ShardIdle::Spin {
+            builder = builder.spin_before_park(shard::SPIN_BEFORE_PARK);
+        }
+        let handle = builder
             .spawn(move || async move {
                 let listener = match TcpListener::bind(address) {
                     Ok(listener) => listener,

@@ -31,6 +31,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const CANCEL_RETRY_FOR: Duration = Duration::from_secs(2);
 /// Deliveries routed before the pump lets the shard's other tasks run.
 const PUMP_BATCH: usize = 256;
+/// How long the pump waits between polls while it spins. A timer, not a yield: glommio runs
+/// ready tasks until its preemption timer fires and polls sockets only when none is ready,
+/// so a pump that merely yielded would keep the sockets waiting.
+const SPIN_PAUSE: Duration = Duration::from_micros(1);
+/// With `ShardIdle::Spin` the executor polls instead of parking for this long after its
+/// last event, which with the pump's short pauses means always.
+pub const SPIN_BEFORE_PARK: Duration = Duration::from_secs(1);
 
 /// What every shard shares with the gateway handle.
 pub struct Shared {
@@ -251,24 +258,13 @@ async fn pump(shard: Rc<Shard>, mut consumer: Consumer) {
         if shard.shared.stop.load(Ordering::Acquire) {
             return;
         }
-        if routed > 0 {
-            empty_polls = 0;
-            yield_to_io().await;
-            continue;
-        }
-        empty_polls = empty_polls.saturating_add(1);
-        match shard.config().idle {
-            ShardIdle::Sleep { spins, sleep } if empty_polls > spins => glommio::timer::sleep(sleep).await,
-            _ => yield_to_io().await,
-        }
+        empty_polls = if routed > 0 { 0 } else { empty_polls.saturating_add(1) };
+        let pause = match shard.config().idle {
+            ShardIdle::Sleep { spins, sleep } if empty_polls > spins => sleep,
+            _ => SPIN_PAUSE,
+        };
+        glommio::timer::sleep(pause).await;
     }
-}
-
-/// Lets the shard's other tasks run and its sockets be polled before the pump goes on. A
-/// plain yield would not do: glommio runs a task queue's ready tasks until its preemption
-/// timer fires, and polls the sockets only between task-queue runs.
-async fn yield_to_io() {
-    glommio::executor().yield_task_queue_now().await;
 }
 
 /// Heartbeats, idle timeouts and the stop flag, checked every [`HOUSEKEEPING_PERIOD`].
