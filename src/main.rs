@@ -2,8 +2,10 @@
 
 mod admin;
 mod config_cmd;
+mod keys;
 mod replay;
 mod run;
+mod trade;
 mod tune;
 
 use std::path::PathBuf;
@@ -38,6 +40,15 @@ enum Commands {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// An institutional client's API keys, against the node's store: create (the secret is
+    /// shown once), list, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Log on to the binary gateway with an API key, send an order, cancel, amend or
+    /// retransmit request, and print the reports.
+    Trade(trade::TradeArgs),
     /// Check this host for a low-latency deployment.
     Tune {
         #[command(subcommand)]
@@ -257,6 +268,8 @@ fn main() -> ExitCode {
         Commands::Config { command: ConfigCommand::Check { file } } => config_cmd::check(&file),
         Commands::Tune { command: TuneCommand::Check(args) } => tune::check(&args),
         Commands::Admin { command } => admin::run(&command),
+        Commands::Keys { command } => keys::run(&command),
+        Commands::Trade(args) => trade::run(&args),
         Commands::Bench { target: BenchTarget::Engine(args) } => run_engine_bench(args),
         Commands::Bench { target: BenchTarget::Journal(args) } => run_journal_bench(args),
         Commands::Bench { target: BenchTarget::Pipeline(args) } => run_pipeline_bench(args),

@@ -87,7 +87,7 @@ fn load(args: &RunArgs) -> Result<NodeConfig, cex_config::ConfigErrors> {
 }
 
 /// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() -> std::io::Result<()> {
+pub(crate) fn wait_for_signal() -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
     runtime.block_on(async {
         let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

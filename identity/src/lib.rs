@@ -6,7 +6,9 @@
 //!   [`EngineAccounts`] implementation.
 //! - [`http::router`] gives the axum router of the user-domain endpoints.
 //! - [`authz::SecureRouter`] is how every sidecar declares its routes with a [`authz::Policy`].
-//! - [`create_staff`] bootstraps staff accounts (`cex admin create-staff`).
+//! - [`create_staff`] bootstraps staff accounts (`cex admin create-staff`); [`provision_api_key`],
+//!   [`list_api_keys`] and [`revoke_api_key`] manage a client's API keys for an operator
+//!   (`cex keys`).
 //! - [`openapi`] generates the OpenAPI document (`/api/docs/openapi.json`) and its page
 //!   (`/api/docs`).
 //! - [`Identity::verify_logon`] checks a binary-gateway logon against the same API keys.
@@ -31,5 +33,8 @@ pub mod validate;
 pub use config::IdentityConfig;
 pub use engine::EngineAccounts;
 pub use error::{ApiError, ApiResult, ErrorCode};
-pub use service::{create_staff, Identity, IdentityError, RequestMeta, StaffCreated, StaffRole, TokenPair};
+pub use service::{
+    create_staff, list_api_keys, provision_api_key, revoke_api_key, Identity, IdentityError, RequestMeta, StaffCreated,
+    StaffRole, TokenPair,
+};
 pub use signing::{KeyGrant, Permission, Permissions};

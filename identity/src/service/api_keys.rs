@@ -11,13 +11,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Identity, RequestMeta};
+use crate::config::IdentityConfig;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::keys::{ct_eq, random_string, ALPHANUMERIC};
+use crate::keys::{ct_eq, random_string, Keys, ALPHANUMERIC};
 use crate::signing::{
     self, ip_allowed, logon_payload, parse_signed_query, timestamp_fresh, KeyGrant, Permission, Permissions,
     ReplayError, LOGON_WINDOW_MS,
 };
-use crate::store::{ApiKeyRow, SubjectKind, UserRow};
+use crate::store::{ApiKeyRow, Store, SubjectKind, UserRow};
 use crate::validate;
 
 const MAX_WHITELIST: usize = 30;
@@ -112,6 +113,56 @@ fn key_context(api_key: &str) -> String {
     format!("api-key:{api_key}")
 }
 
+/// A new key's label, permissions and whitelist, checked.
+pub(crate) struct CheckedKey {
+    label: String,
+    permissions: Permissions,
+    whitelist: String,
+}
+
+/// What every new key must pass, whoever asks for it (the owner, a sub-account's parent, an
+/// operator): the label, the permissions (within `ceiling`), the whitelist, the `withdraw`
+/// safeguards on `guardian` and the owner's key limit. The second factor is the caller's
+/// business.
+pub(crate) async fn check_new_key(
+    store: &Store,
+    config: &IdentityConfig,
+    owner: i64,
+    guardian: &UserRow,
+    ceiling: Option<Permissions>,
+    new: &NewApiKey,
+) -> ApiResult<CheckedKey> {
+    let label = validate::label(&new.label)
+        .ok_or_else(|| ApiError::with_msg(ErrorCode::InvalidField, "label: 1 to 64 characters"))?;
+    let permissions = checked_permissions(&new.permissions)?;
+    if ceiling.is_some_and(|ceiling| !permissions.is_subset_of(ceiling)) {
+        return Err(ApiError::new(ErrorCode::SubAccountPermissionExceeded));
+    }
+    let whitelist = checked_whitelist(new.ip_whitelist.as_deref().unwrap_or_default())?;
+    Identity::check_withdraw_safeguards(permissions, guardian.two_factor_enabled(), &whitelist)?;
+    if store.count_api_keys(owner).await? >= config.max_api_keys_per_user {
+        return Err(ApiError::new(ErrorCode::TooManyApiKeys));
+    }
+    Ok(CheckedKey { label, permissions, whitelist })
+}
+
+/// Generates the key and its secret, seals the secret and stores the key.
+pub(crate) async fn insert_key(
+    store: &Store,
+    keys: &Keys,
+    owner: i64,
+    checked: CheckedKey,
+    now_ms: i64,
+) -> ApiResult<CreatedApiKey> {
+    let CheckedKey { label, permissions, whitelist } = checked;
+    let api_key = random_string(64, ALPHANUMERIC);
+    let secret = random_string(64, ALPHANUMERIC);
+    let sealed = keys.seal(&key_context(&api_key), secret.as_bytes());
+    let stored = permissions.to_stored();
+    let row = store.insert_api_key(owner, &api_key, &sealed, &label, &stored, &whitelist, now_ms).await?;
+    Ok(CreatedApiKey { key: ApiKeyView::from(&row), secret_key: secret })
+}
+
 impl Identity {
     /// The withdraw permission needs two-factor on and an IP whitelist.
     fn check_withdraw_safeguards(permissions: Permissions, two_factor: bool, whitelist: &str) -> ApiResult<()> {
@@ -142,25 +193,9 @@ impl Identity {
         new: &NewApiKey,
         meta: &RequestMeta,
     ) -> ApiResult<CreatedApiKey> {
-        let label = validate::label(&new.label)
-            .ok_or_else(|| ApiError::with_msg(ErrorCode::InvalidField, "label: 1 to 64 characters"))?;
-        let permissions = checked_permissions(&new.permissions)?;
-        if ceiling.is_some_and(|ceiling| !permissions.is_subset_of(ceiling)) {
-            return Err(ApiError::new(ErrorCode::SubAccountPermissionExceeded));
-        }
-        let whitelist = checked_whitelist(new.ip_whitelist.as_deref().unwrap_or_default())?;
-        Identity::check_withdraw_safeguards(permissions, guardian.two_factor_enabled(), &whitelist)?;
-        if self.store.count_api_keys(owner).await? >= self.config.max_api_keys_per_user {
-            return Err(ApiError::new(ErrorCode::TooManyApiKeys));
-        }
+        let checked = check_new_key(&self.store, &self.config, owner, guardian, ceiling, new).await?;
         self.require_second_factor(guardian, new.two_factor_code.as_deref(), meta).await?;
-        let api_key = random_string(64, ALPHANUMERIC);
-        let secret = random_string(64, ALPHANUMERIC);
-        let sealed = self.keys.seal(&key_context(&api_key), secret.as_bytes());
-        let now = self.now_ms();
-        let stored = permissions.to_stored();
-        let row = self.store.insert_api_key(owner, &api_key, &sealed, &label, &stored, &whitelist, now).await?;
-        Ok(CreatedApiKey { key: ApiKeyView::from(&row), secret_key: secret })
+        insert_key(&self.store, &self.keys, owner, checked, self.now_ms()).await
     }
 
     /// DeleteAPIKey. Only the owner's keys; another user's id is "not found".

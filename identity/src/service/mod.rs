@@ -5,6 +5,7 @@ mod account;
 mod api_keys;
 mod login;
 mod outbox;
+mod provision;
 mod staff;
 mod sub_accounts;
 mod two_factor;
@@ -33,6 +34,7 @@ use crate::tokens::TokenSigner;
 
 pub use api_keys::{ApiKeyView, CreatedApiKey, NewApiKey};
 pub use login::{Authenticated, LoginOutcome, TwoFactorChallenge};
+pub use provision::{list_api_keys, provision_api_key, revoke_api_key};
 pub use staff::{create_staff, StaffCreated, StaffRole};
 pub use sub_accounts::{NewSubAccount, SubAccountView, SUB_ACCOUNT_LOGIN_DOMAIN};
 pub use two_factor::TwoFactorSetup;
@@ -60,6 +62,9 @@ pub enum IdentityError {
     Delivery(String),
     /// A request-level failure of a bootstrap call such as [`create_staff`].
     Api(ApiError),
+    /// No user or sub-account owns this engine account ([`provision_api_key`] and the other
+    /// operator calls).
+    UnknownAccount(u32),
 }
 
 impl std::fmt::Display for IdentityError {
@@ -70,6 +75,7 @@ impl std::fmt::Display for IdentityError {
             IdentityError::Store(error) => write!(f, "identity store: {error}"),
             IdentityError::Delivery(error) => write!(f, "identity email: {error}"),
             IdentityError::Api(error) => write!(f, "{error}"),
+            IdentityError::UnknownAccount(account) => write!(f, "no user owns engine account {account}"),
         }
     }
 }

@@ -153,6 +153,15 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    /// The user (or sub-account) that owns engine account `account`.
+    pub async fn user_by_engine_account(&self, account: u32) -> Result<Option<UserRow>, sqlx::Error> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE engine_account = $1"))
+            .bind(i64::from(account))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     pub async fn mark_engine_registered(&self, user_id: i64, now_ms: i64) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE users SET engine_registered = 1, updated_at = $2 WHERE id = $1")
             .bind(user_id)
