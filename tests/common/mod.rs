@@ -65,7 +65,7 @@ impl Ports {
 /// Starts `cex run` in `dir` (data in `dir/data`) and waits until `/ready` answers 200;
 /// returns the child and that body.
 pub fn start_cex_run(dir: &Path, ports: Ports) -> (Child, String) {
-    let mut child = cex()
+    let child = cex()
         .args(["run", "--ops-port", &ports.ops.to_string(), "--rest-port", &ports.rest.to_string()])
         .args(["--gateway-port", &ports.gateway.to_string()])
         .current_dir(dir)
@@ -73,6 +73,8 @@ pub fn start_cex_run(dir: &Path, ports: Ports) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Rebound: the caller waits for the child (`terminate`) once it is returned.
+    let mut child = child;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some((200, body)) = get(ports.ops, "/ready") {
