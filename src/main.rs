@@ -239,8 +239,8 @@ struct GatewayArgs {
     /// Times each rate runs per target; rows report the round with the median p99.
     #[arg(long, default_value_t = 3)]
     runs: u32,
-    /// The gateway shard's idle strategy: spin (default) or sleep (cex.toml's default).
-    #[arg(long, default_value = "spin", value_parser = parse_shard_idle)]
+    /// The gateway shard's idle strategy: sleep (the default, as in cex.toml) or spin.
+    #[arg(long, default_value = "sleep", value_parser = parse_shard_idle)]
     shard_idle: cex_gateway::ShardIdle,
     /// Put the temporary data directory here (default: the system temp directory).
     #[arg(long)]

@@ -49,7 +49,7 @@ impl Default for GatewayBenchOptions {
             seconds: 2.0,
             sessions: 4,
             runs: 3,
-            shard_idle: ShardIdle::Spin,
+            shard_idle: ShardIdle::default(),
             dir: None,
             json: false,
         }
@@ -75,13 +75,13 @@ impl Layout {
                 client: None,
                 text: "fewer than 2 usable cores: nothing pinned".into(),
             },
+            // The engine keeps a core to itself; the shard and the client take turns on the other.
             [shard, engine] => Layout {
                 engine: Some(*engine),
                 shard: Some(*shard),
-                client: None,
+                client: Some(*shard),
                 text: format!(
-                    "engine thread on core {engine}, gateway shard and echo on core {shard}; \
-                     the load client is not pinned and shares the cores (2 cores)"
+                    "engine thread on core {engine}; gateway shard, echo and load client share core {shard} (2 cores)"
                 ),
             },
             [client, .., shard, engine] => Layout {
