@@ -29,7 +29,7 @@ pub mod totp;
 pub mod validate;
 
 pub use config::IdentityConfig;
-pub use engine::EngineAccounts;
+pub use engine::{AccountBalances, AssetBalance, EngineAccounts};
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use service::{create_staff, Identity, IdentityError, RequestMeta, StaffCreated, StaffRole, TokenPair};
 pub use signing::{KeyGrant, Permission, Permissions};
