@@ -18,7 +18,7 @@ use crate::error::{TradingCode, TradingError, TradingResult};
 use crate::extract::{bounded, time_window, OrderIdPath, PageQuery, QueryParams};
 use crate::markets::Markets;
 use crate::views::{ns_to_ms, parse_side, AccountTradeJson, OrderJson};
-use crate::Shared;
+use crate::{Shared, Trading};
 
 /// A page of orders.
 #[derive(Debug, Serialize, ToSchema)]
@@ -263,18 +263,19 @@ pub(crate) async fn balance(
     Ok(Json(Balances { account_type: "SPOT", balances }))
 }
 
-/// Every balance of an account as identity's sub-account view wants it.
-pub fn asset_balances(markets: &Markets, projections: &Projections, account: u32) -> Vec<cex_identity::AssetBalance> {
-    projections
-        .accounts()
-        .balances(account)
-        .iter()
-        .map(|row| cex_identity::AssetBalance {
-            asset: markets.asset_name(row.asset),
-            available: markets.format_asset(row.asset, row.balance.available),
-            frozen: markets.format_asset(row.asset, row.balance.frozen),
-        })
-        .collect()
+/// Identity's QuerySubAccountAssets reads balances here.
+impl cex_identity::AccountBalances for Trading {
+    fn balances(&self, engine_account: u32) -> Vec<cex_identity::AssetBalance> {
+        let balances = self.model.read(|model| model.projections().accounts().balances(engine_account));
+        balances
+            .iter()
+            .map(|row| cex_identity::AssetBalance {
+                asset: self.markets.asset_name(row.asset),
+                available: self.markets.format_asset(row.asset, row.balance.available),
+                frozen: self.markets.format_asset(row.asset, row.balance.frozen),
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
