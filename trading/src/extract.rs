@@ -81,7 +81,7 @@ impl PageQuery {
 impl Page {
     /// The rows of this page.
     pub fn take<T>(self, rows: impl IntoIterator<Item = T>) -> Vec<T> {
-        let skip = (self.page as usize - 1).saturating_mul(self.limit as usize);
+        let skip = (self.page as usize).saturating_sub(1).saturating_mul(self.limit as usize);
         rows.into_iter().skip(skip).take(self.limit as usize).collect()
     }
 }
