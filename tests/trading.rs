@@ -235,68 +235,61 @@ fn two_users_trade_through_rest_and_everything_agrees_across_a_restart() {
     node.shutdown().unwrap();
 }
 
+/// A request that must be refused: what it is, the request, the code it must get, and
+/// whose token sends it.
+struct Refusal<'a> {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    code: u64,
+    token: &'a str,
+}
+
 /// Each kind of bad input gets a 4xx with `{code, msg}`; none changes what anyone sees, and
 /// those refused at the edge never reach the engine.
 fn refusals_change_nothing(rest: SocketAddr, ops: SocketAddr, admin: &str, alice: &User, bob: &User, alices: u64) {
-    let order = |price: &str, quantity: &str| json!({"symbol": "BTC-USDT", "side": "BUY", "price": price, "quantity": quantity});
-    let cases: Vec<(&str, &str, String, Option<Value>, u64, &str)> = vec![
-        ("malformed decimal", "POST", "/api/v1/orders/limit".into(), Some(order("5O000", "0.1")), 2000, ""),
-        (
-            "more decimals than the tick",
-            "POST",
-            "/api/v1/orders/limit".into(),
-            Some(order("50000.005", "0.1")),
-            2001,
-            "",
-        ),
-        (
-            "more decimals than the lot",
-            "POST",
-            "/api/v1/orders/limit".into(),
-            Some(order("50000", "0.00001")),
-            2002,
-            "",
-        ),
-        ("negative quantity", "POST", "/api/v1/orders/limit".into(), Some(order("50000", "-1")), 2003, ""),
-        ("zero quantity", "POST", "/api/v1/orders/limit".into(), Some(order("50000", "0")), 2003, ""),
-        (
-            "unknown symbol",
-            "POST",
-            "/api/v1/orders/market".into(),
-            Some(json!({"symbol": "BTC-EUR", "side": "BUY", "quantity": "1"})),
-            2004,
-            "",
-        ),
-        ("someone else's order", "GET", format!("/api/v1/orders/{alices}"), None, 2008, ""),
-        (
-            "modify someone else's order",
-            "PUT",
-            format!("/api/v1/orders/{alices}"),
-            Some(json!({"newPrice": "1"})),
-            2008,
-            "",
-        ),
-        ("cancel someone else's order", "DELETE", format!("/api/v1/orders/{alices}"), None, 3071, ""),
-        ("beyond the funds", "POST", "/api/v1/orders/limit".into(), Some(order("50000", "10")), 3038, ""),
-        (
-            "an adjustment without a reason",
-            "POST",
-            format!("/api/admin/accounts/{}/adjust", bob.id),
-            Some(json!({"asset": "BTC", "amount": "1", "reason": ""})),
-            2006,
-            admin,
-        ),
+    let by_bob = |what, method, path: &str, body: Option<Value>, code| Refusal {
+        what,
+        method,
+        path: path.to_string(),
+        body,
+        code,
+        token: &bob.token,
+    };
+    let order = |price: &str, quantity: &str| {
+        Some(json!({"symbol": "BTC-USDT", "side": "BUY", "price": price, "quantity": quantity}))
+    };
+    let limit = "/api/v1/orders/limit";
+    let alices_order = format!("/api/v1/orders/{alices}");
+    let euro = Some(json!({"symbol": "BTC-EUR", "side": "BUY", "quantity": "1"}));
+    let no_reason = Some(json!({"asset": "BTC", "amount": "1", "reason": ""}));
+    let cases = [
+        by_bob("malformed decimal", "POST", limit, order("5O000", "0.1"), 2000),
+        by_bob("more decimals than the tick", "POST", limit, order("50000.005", "0.1"), 2001),
+        by_bob("more decimals than the lot", "POST", limit, order("50000", "0.00001"), 2002),
+        by_bob("negative quantity", "POST", limit, order("50000", "-1"), 2003),
+        by_bob("zero quantity", "POST", limit, order("50000", "0"), 2003),
+        by_bob("unknown symbol", "POST", "/api/v1/orders/market", euro, 2004),
+        by_bob("someone else's order", "GET", &alices_order, None, 2008),
+        by_bob("modify someone else's order", "PUT", &alices_order, Some(json!({"newPrice": "1"})), 2008),
+        by_bob("cancel someone else's order", "DELETE", &alices_order, None, 3071),
+        by_bob("beyond the funds", "POST", limit, order("50000", "10"), 3038),
+        Refusal {
+            token: admin,
+            ..by_bob("no reason", "POST", &format!("/api/admin/accounts/{}/adjust", bob.id), no_reason, 2006)
+        },
     ];
-    for (what, method, path, body, code, token) in cases {
-        let token = if token.is_empty() { bob.token.as_str() } else { token };
+    for case in cases {
         let before = (views(rest, &[alice, bob]), market_views(rest), metric(ops, "cex_journal_sequence"));
-        let (status, reply) = http(rest, method, &path, body.as_ref(), Some(token));
-        assert_eq!(reply["code"].as_u64(), Some(code), "{what}: {status} {reply}");
+        let (status, reply) = http(rest, case.method, &case.path, case.body.as_ref(), Some(case.token));
+        let what = case.what;
+        assert_eq!(reply["code"].as_u64(), Some(case.code), "{what}: {status} {reply}");
         assert!((400..500).contains(&status), "{what}: {status}");
         assert!(reply["msg"].as_str().is_some_and(|msg| !msg.is_empty()), "{what}: {reply}");
         let after = (views(rest, &[alice, bob]), market_views(rest), metric(ops, "cex_journal_sequence"));
         assert_eq!((&before.0, &before.1), (&after.0, &after.1), "{what} changed what users see");
-        if code < 3000 {
+        if case.code < 3000 {
             assert_eq!(before.2, after.2, "{what} reached the engine");
         }
     }
