@@ -321,3 +321,22 @@ fn keys_and_staff_are_held_to_their_permissions(rest: SocketAddr, data_dir: &Pat
     assert_eq!(balance(rest, bob, "USDT"), (d("65000"), Decimal::ZERO));
     assert!(data_dir.join("outbox.log").exists());
 }
+
+#[test]
+fn without_a_journal_the_read_model_starts_from_the_reference_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_in(dir.path());
+    config.journal.durability = cex_journal::Durability::None;
+    let node = Node::start(&config).unwrap();
+    let (rest, ops) = (node.rest_address(), node.ops_address());
+    // The listing commands were applied before the pipeline started and no journal holds
+    // them: the model has them from the node, so the books exist and the symbols trade.
+    let depth = public(rest, "/api/v1/depth?symbol=ETH-USDT");
+    assert_eq!((depth["bids"].clone(), depth["asks"].clone()), (json!([]), json!([])));
+    assert!(depth["lastUpdateId"].as_u64().unwrap() > 0, "{depth}");
+    let listed = public(rest, "/api/v1/assets/listed");
+    assert!(listed["assets"].as_array().unwrap().iter().all(|asset| asset["status"] == "TRADING"), "{listed}");
+    assert_eq!(metric(ops, "cex_projection_lag_commands"), 0.0);
+    assert_eq!(metric(ops, "cex_projection_sequence"), metric(ops, "cex_journal_sequence"));
+    node.shutdown().unwrap();
+}
