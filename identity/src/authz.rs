@@ -206,6 +206,21 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     pub fn finish(self) -> (Router<S>, Vec<RouteInfo>) {
         (self.router, self.routes)
     }
+
+    /// Gives the routes their state, keeping the route table: how a sidecar with a state of
+    /// its own hands its routes to [`SecureRouter::merge`].
+    pub fn with_state<S2>(self, state: S) -> SecureRouter<S2> {
+        SecureRouter { identity: self.identity, router: self.router.with_state(state), routes: self.routes }
+    }
+
+    /// Adds every route of `other`, policies and all, so several sidecars serve one router
+    /// and one route table (which the authorization tests and the OpenAPI document cover).
+    /// A path and method routed twice panics, as axum does: a programming error.
+    pub fn merge(mut self, other: SecureRouter<S>) -> Self {
+        self.router = self.router.merge(other.router);
+        self.routes.extend(other.routes);
+        self
+    }
 }
 
 async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> Response {

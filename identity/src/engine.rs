@@ -17,3 +17,24 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait EngineAccounts: Send + Sync + 'static {
     fn register(&self, account: u32, fee_tier: u8) -> BoxFuture<'_, Result<(), String>>;
 }
+
+/// Reads an engine account's balances, for QuerySubAccountAssets. Identity keeps no
+/// balances: the node attaches the trading read model's with
+/// [`crate::Identity::attach_balances`]; until then the endpoint answers 1604.
+pub trait AccountBalances: Send + Sync + 'static {
+    /// Every asset the account has a balance record of, by ascending asset id.
+    fn balances(&self, engine_account: u32) -> Vec<AssetBalance>;
+}
+
+/// One asset's balance, as decimal strings in whole units.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AssetBalance {
+    #[schema(example = "USDT")]
+    pub asset: String,
+    /// Free to use.
+    #[schema(example = "1250.5")]
+    pub available: String,
+    /// Held by open orders.
+    #[schema(example = "100")]
+    pub frozen: String,
+}

@@ -98,7 +98,7 @@ error_codes! {
     TooManySubAccounts = 1601, CONFLICT, "too many sub-accounts";
     SubAccountPermissionExceeded = 1602, BAD_REQUEST, "an API key of a sub-account cannot hold a permission the sub-account lacks";
     SubAccountNotFound = 1603, NOT_FOUND, "no such sub-account";
-    BalancesUnavailable = 1604, NOT_IMPLEMENTED, "balances are not available yet: the balances read model arrives with the trading REST API";
+    BalancesUnavailable = 1604, NOT_IMPLEMENTED, "balances are not available: this server runs identity without the trading read model";
 }
 
 /// An error as the API reports it: a stable code and a message safe to show the caller.

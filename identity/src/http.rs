@@ -13,14 +13,16 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::authz::{Policy, RouteInfo, SecureRouter, StaffPrincipal, UserAuth, UserPrincipal, ANY_STAFF};
+use crate::engine::AssetBalance;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+use crate::openapi::ServedDocument;
 use crate::service::{
     ApiKeyView, CreatedApiKey, Identity, LoginHistoryEntry, LoginOutcome, NewApiKey, NewSubAccount, RequestMeta,
     SecurityEvent, StaffCreated, StaffRole, SubAccountView, TokenPair, TwoFactorSetup,
@@ -1044,28 +1046,38 @@ async fn query_sub_accounts(State(id): Shared, user: UserPrincipal) -> ApiResult
     Ok(Json(SubAccountList { sub_accounts: id.sub_accounts(user.user_id).await? }))
 }
 
-/// QuerySubAccountAssets: not available yet.
+/// A sub-account's balances.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubAccountAssets {
+    sub_account_id: i64,
+    /// Every asset it holds or has held, by ascending asset id; amounts in whole units.
+    balances: Vec<AssetBalance>,
+}
+
+/// QuerySubAccountAssets: the sub-account's balances per asset, available and frozen.
 ///
-/// Identity cannot read balances: the balances read model arrives with the trading REST
-/// API. Until then this answers 501 with code 1604 for the caller's own sub-account (and
-/// 404 for any other).
+/// Read from the node's read model of the engine's events (a few microseconds behind the
+/// engine). Identity served on its own, without that read model, answers 501 (1604).
 #[utoipa::path(
     get,
     path = "/api/v1/sub-account/{id}/assets",
     tag = "sub-accounts",
     params(("id" = i64, Path, description = "The `subAccountId`")),
     responses(
+        (status = 200, description = "The balances", body = SubAccountAssets),
         (status = 404, description = "1603: no such sub-account (another user's included)", body = ErrorBody),
-        (status = 501, description = "1604: balances are not available yet", body = ErrorBody),
+        (status = 501, description = "1604: this server has no balances read model", body = ErrorBody),
     )
 )]
 async fn sub_account_assets(
     State(id): Shared,
     user: UserPrincipal,
     path: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SubAccountAssets>> {
     let sub_id = path_id(path)?;
-    match id.sub_account_assets(user.user_id, sub_id).await? {}
+    let balances = id.sub_account_assets(user.user_id, sub_id).await?;
+    Ok(Json(SubAccountAssets { sub_account_id: sub_id, balances }))
 }
 
 /// CreateSubAccountAPIKey (not in the catalog): a key the sub-account trades with, within
@@ -1254,8 +1266,11 @@ async fn create_staff(
     tag = "docs",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object))
 )]
-async fn openapi_json(State(id): Shared) -> ApiResult<Response> {
-    let json = crate::openapi::document_json(&id)?;
+async fn openapi_json(State(id): Shared, served: Option<Extension<ServedDocument>>) -> ApiResult<Response> {
+    let json = match served {
+        Some(Extension(document)) => document.json(),
+        None => crate::openapi::document_json(&id)?,
+    };
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 

@@ -31,7 +31,7 @@ pub mod totp;
 pub mod validate;
 
 pub use config::IdentityConfig;
-pub use engine::EngineAccounts;
+pub use engine::{AccountBalances, AssetBalance, EngineAccounts};
 pub use error::{ApiError, ApiResult, ErrorCode};
 pub use service::{
     create_staff, list_api_keys, provision_api_key, revoke_api_key, Identity, IdentityError, RequestMeta, StaffCreated,

@@ -123,6 +123,25 @@ pub fn document_json(identity: &Arc<Identity>) -> ApiResult<Bytes> {
     Ok(JSON.get_or_init(|| Bytes::from(json)).clone())
 }
 
+/// The document to serve when other sidecars' routes share the router with identity's: the
+/// node builds it from the merged route table and puts it on the router as an
+/// `axum::Extension`, and `GET /api/docs/openapi.json` serves it instead of
+/// identity's own.
+#[derive(Debug, Clone)]
+pub struct ServedDocument(Bytes);
+
+impl ServedDocument {
+    pub fn new(doc: &utoipa::openapi::OpenApi) -> ApiResult<ServedDocument> {
+        let json =
+            doc.to_pretty_json().map_err(|error| ApiError::internal(format_args!("OpenAPI document: {error}")))?;
+        Ok(ServedDocument(Bytes::from(json)))
+    }
+
+    pub fn json(&self) -> Bytes {
+        self.0.clone()
+    }
+}
+
 /// How a policy reads in the document (`x-cex-policy`).
 pub fn policy_name(policy: Policy) -> String {
     match policy {

@@ -1,14 +1,16 @@
 //! Sub-accounts: created with their own engine account at the parent's tier; listed;
 //! validated; limited; used only through keys the parent creates, within the sub-account's
 //! permissions (checked at creation and on every signed request); narrowed and deleted by
-//! the parent alone; assets not available yet (501). Ownership across users is in authz.rs.
+//! the parent alone; assets from the attached balances reader (501 without one). Ownership
+//! across users is in authz.rs.
 
 mod common;
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
-use cex_identity::totp;
+use cex_identity::{totp, AccountBalances, AssetBalance};
 use common::db::test_dbs;
 use common::{Call, Harness, PASSWORD};
 use serde_json::{json, Value};
@@ -284,17 +286,42 @@ async fn an_engine_failure_leaves_it_pending_and_retried() {
     }
 }
 
+/// Balances as a read model would hold them: engine account → its balances.
+struct Ledger(std::collections::HashMap<u32, Vec<AssetBalance>>);
+
+impl AccountBalances for Ledger {
+    fn balances(&self, engine_account: u32) -> Vec<AssetBalance> {
+        self.0.get(&engine_account).cloned().unwrap_or_default()
+    }
+}
+
 #[tokio::test]
-async fn assets_are_not_available_yet() {
+async fn assets_come_from_the_attached_balances_reader() {
     for h in Harness::all().await {
         let name = h.name;
         let token = h.session("vic@example.com").await;
         let created = h.post("/api/v1/sub-account", Some(&token), sub_body("desk@fund.example", &["read"])).await;
         let sub = created.body["subAccountId"].as_i64().unwrap();
-        let reply = h.get(&format!("/api/v1/sub-account/{sub}/assets"), &token).await;
-        assert_eq!((reply.status, reply.code()), (StatusCode::NOT_IMPLEMENTED, 1604), "{name}: {reply:?}");
-        assert!(reply.body["msg"].as_str().unwrap().contains("balances are not available yet"), "{name}");
+        let path = format!("/api/v1/sub-account/{sub}/assets");
+        let reply = h.get(&path, &token).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::NOT_IMPLEMENTED, 1604), "{name}: no reader: {reply:?}");
+        assert!(reply.body["msg"].as_str().unwrap().contains("balances are not available"), "{name}");
         let bad = h.get("/api/v1/sub-account/abc/assets", &token).await;
         assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, 1002), "{name}");
+
+        let account = h.identity.store().user_by_id(sub).await.unwrap().unwrap().engine_account;
+        let btc = AssetBalance { asset: "BTC".into(), available: "0.5".into(), frozen: "0.1".into() };
+        let ledger = Ledger([(account, vec![btc])].into_iter().collect());
+        assert!(h.identity.attach_balances(Arc::new(ledger)), "{name}");
+        assert!(!h.identity.attach_balances(Arc::new(Ledger(Default::default()))), "{name}: the first reader stays");
+        let reply = h.get(&path, &token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{name}: {reply:?}");
+        assert_eq!(
+            reply.body,
+            json!({"subAccountId": sub, "balances": [{"asset": "BTC", "available": "0.5", "frozen": "0.1"}]}),
+            "{name}"
+        );
+        let stranger = h.session("wendy@example.com").await;
+        assert_eq!(h.get(&path, &stranger).await.code(), 1603, "{name}: another user's stays out of reach");
     }
 }

@@ -37,7 +37,17 @@ impl std::fmt::Display for ClientError {
     }
 }
 
-type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Vec<Event>>>>>;
+/// The engine's answer to one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The command's sequence (the events' `txid`).
+    pub seq: u64,
+    /// The command's timestamp, ns since the epoch.
+    pub ts_ns: u64,
+    pub events: Vec<Event>,
+}
+
+type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>;
 
 pub struct EngineClient {
     producer: Mutex<Producer>,
@@ -66,7 +76,7 @@ impl EngineClient {
     }
 
     /// Submits `command` and waits up to `timeout` for its events.
-    pub async fn submit(&self, command: Command, timeout: Duration) -> Result<Vec<Event>, ClientError> {
+    pub async fn submit(&self, command: Command, timeout: Duration) -> Result<Answer, ClientError> {
         let request = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = oneshot::channel();
         self.waiters.lock().expect("waiters lock").insert(request, sender);
@@ -80,7 +90,7 @@ impl EngineClient {
             });
         }
         match tokio::time::timeout(timeout, receiver).await {
-            Ok(Ok(events)) => Ok(events),
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(ClientError::Closed),
             Err(_) => {
                 self.waiters.lock().expect("waiters lock").remove(&request);
@@ -112,7 +122,8 @@ fn pump(mut consumer: Consumer, producer: u16, waiters: Waiters, stop: Arc<Atomi
                 }
                 let waiter = waiters.lock().expect("waiters lock").remove(&delivery.origin.request);
                 if let Some(waiter) = waiter {
-                    let _ = waiter.send(delivery.events.to_vec());
+                    let answer = Answer { seq: delivery.seq, ts_ns: delivery.ts_ns, events: delivery.events.to_vec() };
+                    let _ = waiter.send(answer);
                 }
             }
             Ok(None) => {

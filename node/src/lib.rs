@@ -1,13 +1,15 @@
 //! One exchange process: opens the data directory (recovering the engine from its snapshot
 //! and journal), adds the reference data the config lists, starts the pinned pipeline, the
-//! REST port (identity today) and the ops endpoint, and shuts all of it down gracefully. The
-//! gateways and sidecars join here as producers and consumers of the pipeline.
+//! trading read model (rebuilt from the event journal), the REST port (identity and
+//! trading), the binary gateway and the ops endpoint, and shuts all of it down gracefully.
+//! The gateways and sidecars join here as producers and consumers of the pipeline.
 
 mod engine_client;
 mod gateway;
 mod http;
 mod metrics;
 mod ops;
+mod projector;
 mod refdata;
 mod rest;
 
@@ -18,11 +20,12 @@ use cex_config::NodeConfig;
 use cex_gateway::Gateway;
 use cex_journal::{DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
+use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel};
 
 pub use engine_client::{ClientError, EngineClient};
 pub use gateway::gateway_config;
 pub use http::HttpServer;
-pub use refdata::RefdataError;
+pub use refdata::{Applied, RefdataError};
 pub use rest::identity_config;
 
 #[derive(Debug)]
@@ -32,6 +35,7 @@ pub enum NodeError {
     Refdata(RefdataError),
     Runtime(RuntimeError),
     Ops(SocketAddr, std::io::Error),
+    Projections(std::io::Error),
     Rest(String),
     Gateway(cex_gateway::GatewayError),
     Shutdown(DurableError),
@@ -45,6 +49,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Refdata(error) => write!(f, "reference data: {error}"),
             NodeError::Runtime(error) => write!(f, "{error}"),
             NodeError::Ops(address, error) => write!(f, "cannot serve the ops port on {address}: {error}"),
+            NodeError::Projections(error) => write!(f, "cannot start the read model's thread: {error}"),
             NodeError::Rest(why) => write!(f, "REST port: {why}"),
             NodeError::Gateway(error) => write!(f, "binary gateway: {error}"),
             NodeError::Shutdown(error) => write!(f, "shutdown failed: {error}"),
@@ -56,6 +61,7 @@ impl std::error::Error for NodeError {}
 
 pub struct Node {
     runtime: Runtime,
+    projector: projector::Projector,
     rest: HttpServer,
     gateway: Gateway,
     ops: HttpServer,
@@ -77,27 +83,29 @@ impl Node {
             DurableEngine::open(&config.durable_config(), config.engine_config()).map_err(NodeError::Recovery)?;
         log_startup(&startup);
         let added = refdata::reconcile(&mut durable, config).map_err(NodeError::Refdata)?;
-        if added > 0 {
-            tracing::info!(commands = added, "added the config's new assets and symbols");
+        if !added.is_empty() {
+            tracing::info!(commands = added.len(), "added the config's new assets and symbols");
         }
         let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
         let sidecars = builder.producer("sidecars").map_err(NodeError::Runtime)?;
         let sidecar_answers = builder.consumer("sidecars", ConsumerOptions::default());
+        let (model, projections_feed) = read_model(&mut builder, &added);
         let gateway_rings = gateway::register_rings(&mut builder, config).map_err(NodeError::Runtime)?;
         let events_dir = builder.events_dir();
         let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
         let runtime = builder.start().map_err(NodeError::Runtime)?;
+        let projector = projector::Projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
-        let rest = rest::start(config, Arc::new(engine)).map_err(NodeError::Rest)?;
-        tracing::info!(address = %rest.server.address(), "REST: identity (docs/IDENTITY.md)");
+        let rest = rest::start(config, Arc::new(engine), model.clone()).map_err(NodeError::Rest)?;
+        tracing::info!(address = %rest.server.address(), "REST: identity and trading (docs/IDENTITY.md, docs/TRADING_API.md)");
         let verifier = Arc::new(gateway::IdentityVerifier { identity: rest.identity.clone(), runtime: rest.runtime });
         let gateway =
             Gateway::start(gateway_config(config), gateway_rings, verifier, events_dir).map_err(NodeError::Gateway)?;
         let ops_addr = config.network.ops_addr();
-        let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats())
+        let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats(), model)
             .map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, rest: rest.server, gateway, ops }, wired))
+        Ok((Node { runtime, projector, rest: rest.server, gateway, ops }, wired))
     }
 
     pub fn monitor(&self) -> Monitor {
@@ -123,10 +131,27 @@ impl Node {
         self.gateway.shutdown();
         self.rest.stop();
         let exit = self.runtime.shutdown().map_err(NodeError::Shutdown)?;
+        self.projector.stop();
         self.ops.stop();
         tracing::info!(last_seq = exit.last_seq, state_hash = format!("{:016x}", exit.state_hash), "stopped");
         Ok(exit)
     }
+}
+
+/// The trading read model and the consumer that feeds it. With a journal to read, the
+/// consumer starts at sequence 1 and the model is rebuilt from it; without one (`none`
+/// durability, nothing recovered) it starts after the reference data, which is applied to
+/// the model here from the events `reconcile` returned.
+fn read_model(builder: &mut RuntimeBuilder, refdata: &[Applied]) -> (Arc<SharedReadModel>, cex_runtime::Consumer) {
+    let journal_readable = builder.events_dir().is_some();
+    let mut model = ReadModel::new(ReadModelConfig::default());
+    if !journal_readable {
+        for applied in refdata {
+            model.apply(applied.seq, applied.ts_ns, &applied.events);
+        }
+    }
+    let options = ConsumerOptions { from_seq: journal_readable.then_some(1), ..ConsumerOptions::default() };
+    (Arc::new(SharedReadModel::new(model)), builder.consumer("projections", options))
 }
 
 fn log_startup(startup: &Startup) {

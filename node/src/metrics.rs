@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use cex_engine::{CommandKind, EventBody};
 use cex_gateway::GatewayStats;
 use cex_runtime::{monotonic_ns, EngineState, Monitor, Stage};
+use cex_trading::SharedReadModel;
 use metrics::{counter, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
@@ -18,16 +19,17 @@ pub struct MetricsRenderer {
     handle: PrometheusHandle,
     monitor: Monitor,
     gateway: Arc<GatewayStats>,
+    read_model: Arc<SharedReadModel>,
     /// (busy ns, monotonic ns) at the previous scrape, for the busy ratio between scrapes.
     previous: Mutex<(u64, u64)>,
 }
 
 impl MetricsRenderer {
-    pub fn new(monitor: Monitor, gateway: Arc<GatewayStats>) -> MetricsRenderer {
+    pub fn new(monitor: Monitor, gateway: Arc<GatewayStats>, read_model: Arc<SharedReadModel>) -> MetricsRenderer {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let started = monitor.stats().started_ns;
-        MetricsRenderer { recorder, handle, monitor, gateway, previous: Mutex::new((0, started)) }
+        MetricsRenderer { recorder, handle, monitor, gateway, read_model, previous: Mutex::new((0, started)) }
     }
 
     pub fn render(&self) -> String {
@@ -37,6 +39,7 @@ impl MetricsRenderer {
             self.rings_and_consumers();
             self.latencies();
             self.gateway();
+            self.projections();
         });
         self.handle.render()
     }
@@ -105,6 +108,16 @@ impl MetricsRenderer {
                 gauge!("cex_latency_nanoseconds", "stage" => stage.name(), "quantile" => label).set(value as f64);
             }
         }
+    }
+
+    /// How far the trading read model has got: its applied sequence, and how many published
+    /// commands it has still to apply (large while it replays the journal at start, and
+    /// growing if its thread has stopped).
+    fn projections(&self) {
+        let applied = self.read_model.applied_seq();
+        gauge!("cex_projection_sequence").set(applied as f64);
+        let lag = self.monitor.published_seq().saturating_sub(applied);
+        gauge!("cex_projection_lag_commands").set(lag as f64);
     }
 
     fn gateway(&self) {

@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use cex_gateway::GatewayStats;
 use cex_runtime::{EngineState, Monitor};
+use cex_trading::SharedReadModel;
 use serde_json::json;
 
 use crate::http::HttpServer;
@@ -23,9 +24,14 @@ struct Ops {
 
 /// The ops HTTP server, on a single-threaded tokio runtime of its own: it must never
 /// compete with the engine for more than a sliver of one core.
-pub fn start(address: SocketAddr, monitor: Monitor, gateway: Arc<GatewayStats>) -> std::io::Result<HttpServer> {
+pub fn start(
+    address: SocketAddr,
+    monitor: Monitor,
+    gateway: Arc<GatewayStats>,
+    read_model: Arc<SharedReadModel>,
+) -> std::io::Result<HttpServer> {
     let listener = std::net::TcpListener::bind(address)?;
-    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone(), gateway), monitor });
+    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone(), gateway, read_model), monitor });
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))

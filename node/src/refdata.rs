@@ -28,24 +28,32 @@ impl std::fmt::Display for RefdataError {
     }
 }
 
-/// Submits what is missing; returns how many commands that took.
-pub fn reconcile(durable: &mut DurableEngine, config: &NodeConfig) -> Result<usize, RefdataError> {
+/// A command applied before the pipeline started, with its events: what a read model needs
+/// when there is no journal to read them back from (`none` durability).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub seq: u64,
+    pub ts_ns: u64,
+    pub events: Vec<Event>,
+}
+
+/// Submits what is missing; returns the commands that took, in order.
+pub fn reconcile(durable: &mut DurableEngine, config: &NodeConfig) -> Result<Vec<Applied>, RefdataError> {
     let clock = WallClock::new();
-    let mut added = 0;
-    let mut events: Vec<Event> = Vec::new();
+    let mut applied = Vec::new();
     for command in config.refdata_commands() {
         if !missing(durable.engine(), &command, config)? {
             continue;
         }
-        events.clear();
+        let mut events: Vec<Event> = Vec::new();
         let ts_ns = clock.wall_ns(monotonic_ns());
-        durable.submit(ts_ns, Origin::INTERNAL, &command, &mut events).map_err(RefdataError::Durable)?;
+        let seq = durable.submit(ts_ns, Origin::INTERNAL, &command, &mut events).map_err(RefdataError::Durable)?;
         if let Some(EventBody::Rejected(rejected)) = events.first().map(|event| event.body) {
             return Err(RefdataError::Rejected { command, reason: rejected.reason.description().to_string() });
         }
-        added += 1;
+        applied.push(Applied { seq, ts_ns, events });
     }
-    Ok(added)
+    Ok(applied)
 }
 
 /// Whether the engine lacks this reference data; an error if it holds it differently.

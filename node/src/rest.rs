@@ -1,5 +1,6 @@
-//! The REST port: the sidecars' routers on one multi-threaded tokio runtime. Today that is
-//! identity (users, sessions, 2FA, API keys, staff); trading and market data join it.
+//! The REST port: the sidecars' routers on one multi-threaded tokio runtime: identity
+//! (users, sessions, 2FA, API keys, staff) and trading (orders, account queries, market
+//! data, staff balance adjustments), in one router with one route table.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,8 +8,9 @@ use std::time::Duration;
 use cex_config::NodeConfig;
 use cex_engine::{Command, EventBody, RejectReason};
 use cex_identity::{EngineAccounts, Identity, IdentityConfig};
+use cex_trading::{EngineAnswer, EntryError, Markets, OrderEntry, SharedReadModel, Trading};
 
-use crate::engine_client::EngineClient;
+use crate::engine_client::{ClientError, EngineClient};
 use crate::http::HttpServer;
 
 /// How long a sidecar waits for the engine's answer to one command.
@@ -37,23 +39,27 @@ pub struct Rest {
 }
 
 /// Opens the store (running migrations), registers accounts whose registration failed
-/// earlier, binds the port and serves.
-pub fn start(config: &NodeConfig, engine: Arc<EngineClient>) -> Result<Rest, String> {
+/// earlier, opens trading over `model`, binds the port and serves.
+pub fn start(config: &NodeConfig, engine: Arc<EngineClient>, model: Arc<SharedReadModel>) -> Result<Rest, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(REST_WORKERS)
         .thread_name("cex-rest")
         .enable_all()
         .build()
         .map_err(|error| format!("cannot start the REST runtime: {error}"))?;
-    let accounts = Arc::new(AccountsOverPipeline { engine });
-    let identity = runtime.block_on(async {
+    let accounts = Arc::new(AccountsOverPipeline { engine: engine.clone() });
+    let (identity, trading) = runtime.block_on(async {
         let identity = Identity::open(identity_config(config), accounts).await.map_err(|e| e.to_string())?;
         identity.register_pending().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(identity)
+        let entry = Arc::new(EngineEntry { engine });
+        let trading =
+            Trading::open(identity.clone(), Markets::new(config), model, entry).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((identity, trading))
     })?;
+    identity.attach_balances(trading.clone());
     let address = config.network.rest_addr();
     let listener = std::net::TcpListener::bind(address).map_err(|error| format!("cannot bind {address}: {error}"))?;
-    let app = cex_identity::http::with_json_fallbacks(cex_identity::http::router(&identity));
+    let (app, _) = cex_trading::router(&identity, &trading).map_err(|error| error.to_string())?;
     let handle = runtime.handle().clone();
     let server = HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())?;
     Ok(Rest { server, identity, runtime: handle })
@@ -68,13 +74,32 @@ impl EngineAccounts for AccountsOverPipeline {
     fn register(&self, account: u32, fee_tier: u8) -> cex_identity::engine::BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             let command = Command::CreateAccount { account, fee_tier };
-            let events = self.engine.submit(command, ENGINE_ANSWER_TIMEOUT).await.map_err(|e| e.to_string())?;
-            match events.first().map(|event| event.body) {
+            let answer = self.engine.submit(command, ENGINE_ANSWER_TIMEOUT).await.map_err(|e| e.to_string())?;
+            match answer.events.first().map(|event| event.body) {
                 Some(EventBody::AccountCreated { .. }) => Ok(()),
                 // Identity retries registrations: one the engine already has is done.
                 Some(EventBody::Rejected(rejected)) if rejected.reason == RejectReason::AccountExists => Ok(()),
                 Some(EventBody::Rejected(rejected)) => Err(rejected.reason.description().to_string()),
                 other => Err(format!("unexpected answer to CreateAccount: {other:?}")),
+            }
+        })
+    }
+}
+
+/// Trading's way to the engine: the sidecars' ring, with the node's answer timeout.
+struct EngineEntry {
+    engine: Arc<EngineClient>,
+}
+
+impl OrderEntry for EngineEntry {
+    fn submit(&self, command: Command) -> cex_trading::BoxFuture<'_, Result<EngineAnswer, EntryError>> {
+        Box::pin(async move {
+            match self.engine.submit(command, ENGINE_ANSWER_TIMEOUT).await {
+                Ok(answer) => Ok(EngineAnswer { seq: answer.seq, ts_ns: answer.ts_ns, events: answer.events }),
+                Err(ClientError::Busy) => Err(EntryError::Busy),
+                Err(ClientError::Closed) => Err(EntryError::Closed),
+                Err(ClientError::Invalid(why)) => Err(EntryError::Invalid(why)),
+                Err(ClientError::Timeout) => Err(EntryError::Timeout),
             }
         })
     }

@@ -52,7 +52,8 @@ impl OrderStatus {
         matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled)
     }
 
-    fn after_cancel(reason: CancelReason) -> OrderStatus {
+    /// The status an order closes with when cancelled for `reason`.
+    pub fn after_cancel(reason: CancelReason) -> OrderStatus {
         match reason {
             CancelReason::User | CancelReason::Admin => OrderStatus::Cancelled,
             CancelReason::IocRemainder | CancelReason::Fok | CancelReason::Expired | CancelReason::BookCapacity => {
@@ -324,6 +325,14 @@ impl Accounts {
         let Some(state) = self.accounts.get(&account) else { return Vec::new() };
         let on_symbol = |order: &&OrderView| symbol.is_none_or(|symbol| order.symbol == symbol);
         state.open.values().filter(on_symbol).copied().collect()
+    }
+
+    /// The account's closed orders still kept (the most recent `closed_cap`), on one symbol
+    /// or all, by ascending order id.
+    pub fn closed_orders(&self, account: AccountId, symbol: Option<SymbolId>) -> Vec<OrderView> {
+        let Some(state) = self.accounts.get(&account) else { return Vec::new() };
+        let on_symbol = |order: &&OrderView| symbol.is_none_or(|symbol| order.symbol == symbol);
+        state.closed.values().filter(on_symbol).copied().collect()
     }
 
     /// An open order, or a recently closed one, of the account.

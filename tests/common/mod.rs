@@ -17,9 +17,17 @@ pub fn free_port() -> u16 {
 /// An HTTP request with an optional JSON body and bearer token: (status, JSON body, or Null).
 pub fn http(address: SocketAddr, method: &str, path: &str, body: Option<&Value>, bearer: Option<&str>) -> (u16, Value) {
     let body = body.map(Value::to_string).unwrap_or_default();
-    let auth = bearer.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let auth = bearer.map(|token| format!("Authorization: Bearer {token}")).unwrap_or_default();
+    let headers: Vec<&str> = if auth.is_empty() { Vec::new() } else { vec![auth.as_str()] };
+    request(address, method, path, &body, &headers)
+}
+
+/// An HTTP request with a raw body (sent as JSON) and extra header lines (`Name: value`):
+/// (status, JSON body, or Null).
+pub fn request(address: SocketAddr, method: &str, path: &str, body: &str, headers: &[&str]) -> (u16, Value) {
+    let extra: String = headers.iter().map(|line| format!("{line}\r\n")).collect();
     let raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}\
+        "{method} {path} HTTP/1.1\r\nHost: cex\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\
          Connection: close\r\n\r\n{body}",
         body.len()
     );

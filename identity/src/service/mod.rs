@@ -13,7 +13,7 @@ mod two_factor;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{IdentityConfig, DATABASE_FILE};
 use crate::delivery::{Delivery, DevSink, SmtpDelivery};
-use crate::engine::EngineAccounts;
+use crate::engine::{AccountBalances, EngineAccounts};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::keys::{random_token, sha256_hex, KeyFileError, Keys};
 use crate::password;
@@ -167,6 +167,8 @@ pub struct Identity {
     signer: TokenSigner,
     clock: Arc<dyn Clock>,
     engine: Arc<dyn EngineAccounts>,
+    /// Attached once the node's read model exists (see [`Identity::attach_balances`]).
+    balances: OnceLock<Arc<dyn AccountBalances>>,
     delivery: Arc<dyn Delivery>,
     replay: ReplayCache,
     /// Verified against when an email matches no account, so both cases take as long.
@@ -231,6 +233,7 @@ impl Identity {
             signer,
             clock,
             engine,
+            balances: OnceLock::new(),
             delivery,
             replay,
             dummy_hash,
@@ -241,6 +244,12 @@ impl Identity {
         let worker = outbox::spawn_worker(&identity);
         *identity.worker.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(worker);
         Ok(identity)
+    }
+
+    /// Lets QuerySubAccountAssets answer with balances read from `reader`. Only the first
+    /// reader attached counts; returns whether this one was.
+    pub fn attach_balances(&self, reader: Arc<dyn AccountBalances>) -> bool {
+        self.balances.set(reader).is_ok()
     }
 
     pub fn config(&self) -> &IdentityConfig {

@@ -14,7 +14,8 @@
 //! - Only the parent manages it, with a session (the routes are `Policy::Trader`). Every
 //!   query filters by the parent, so another user's sub-account is "not found" (1603).
 //! - Deleting it deletes its keys and marks it deleted. Its engine account, and whatever it
-//!   holds, stays: identity cannot see balances yet (nor move them).
+//!   holds, stays: identity reads balances (QuerySubAccountAssets, through the reader the
+//!   node attaches) but cannot move them.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -22,6 +23,7 @@ use utoipa::ToSchema;
 use super::account::checked_email;
 use super::api_keys::checked_permissions;
 use super::{ApiKeyView, CreatedApiKey, Identity, NewApiKey, RequestMeta};
+use crate::engine::AssetBalance;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::keys::random_string;
 use crate::signing::Permissions;
@@ -178,11 +180,14 @@ impl Identity {
         Ok(SubAccountView::from(&row))
     }
 
-    /// QuerySubAccountAssets: not available until identity can read balances (always 1604).
-    /// The sub-account is looked up first, so another user's is still "not found".
-    pub async fn sub_account_assets(&self, parent_id: i64, sub_id: i64) -> ApiResult<std::convert::Infallible> {
+    /// QuerySubAccountAssets: the sub-account's balances, from the reader the node attached
+    /// (1604 while there is none). The sub-account is looked up first, so another user's is
+    /// "not found" either way.
+    pub async fn sub_account_assets(&self, parent_id: i64, sub_id: i64) -> ApiResult<Vec<AssetBalance>> {
         self.own_sub_account(parent_id, sub_id).await?;
-        Err(ApiError::new(ErrorCode::BalancesUnavailable))
+        let reader = self.balances.get().ok_or_else(|| ApiError::new(ErrorCode::BalancesUnavailable))?;
+        let sub = self.user(sub_id).await?;
+        Ok(reader.balances(sub.engine_account))
     }
 
     /// CreateSubAccountAPIKey: a key for the sub-account, within its permissions, on the

@@ -158,6 +158,10 @@ fn closed_orders_are_kept_up_to_the_cap() {
     assert_eq!(status(&accounts, 1, 1), Some(OrderStatus::Cancelled));
     assert_eq!(status(&accounts, 1, 4), Some(OrderStatus::Cancelled));
     assert_eq!(status(&accounts, 1, 2), Some(OrderStatus::New));
+    let closed: Vec<OrderId> = accounts.closed_orders(1, None).iter().map(|order| order.order_id).collect();
+    assert_eq!(closed, [1, 4], "the kept closed orders, by id");
+    assert!(accounts.closed_orders(1, Some(SYMBOL + 1)).is_empty());
+    assert!(accounts.closed_orders(2, None).is_empty());
 }
 
 #[test]

@@ -1,0 +1,98 @@
+//! The read model's writer: a consumer of the pipeline on a thread of its own, applying
+//! every command's events to the trading read model in sequence order. It starts at
+//! sequence 1, so at start it rebuilds the model from the event journal and then follows the
+//! live ring; the REST handlers read the model under its lock.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use cex_engine::Event;
+use cex_runtime::{Consumer, ConsumerError};
+use cex_trading::{ReadModel, SharedReadModel};
+
+/// Commands applied under one write lock: large enough that replaying the journal does not
+/// take the lock per command, small enough that readers never wait long.
+const BATCH: usize = 512;
+
+pub struct Projector {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Projector {
+    pub fn start(consumer: Consumer, model: Arc<SharedReadModel>) -> std::io::Result<Projector> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread_stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("cex-projections".into())
+            .spawn(move || run(consumer, &model, &thread_stop))?;
+        Ok(Projector { stop, thread: Some(thread) })
+    }
+
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Projector {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// Applies batches until told to stop. Sleeps a little when there is nothing to read: the
+/// readers are HTTP requests, and an order's answer waits for its own command only.
+fn run(mut consumer: Consumer, model: &SharedReadModel, stop: &AtomicBool) {
+    let mut first_events: Vec<Event> = Vec::with_capacity(256);
+    let mut idle_polls = 0u32;
+    while !stop.load(Ordering::Acquire) {
+        match apply_batch(&mut consumer, model, &mut first_events) {
+            Ok(0) => {
+                idle_polls = idle_polls.saturating_add(1);
+                if idle_polls < 100 {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+            Ok(_) => idle_polls = 0,
+            Err(error) => {
+                // The model stays as it was; /metrics shows the lag growing.
+                tracing::error!(applied = model.applied_seq(), "the read model stops: {error}");
+                return;
+            }
+        }
+    }
+}
+
+/// Applies up to [`BATCH`] commands; how many. The first is polled before the lock is
+/// taken, so an idle poll never blocks the readers.
+fn apply_batch(
+    consumer: &mut Consumer,
+    model: &SharedReadModel,
+    first_events: &mut Vec<Event>,
+) -> Result<usize, ConsumerError> {
+    let Some(first) = consumer.poll()? else { return Ok(0) };
+    let (seq, ts_ns) = (first.seq, first.ts_ns);
+    first_events.clear();
+    first_events.extend_from_slice(first.events);
+    model.update(|model: &mut ReadModel| {
+        model.apply(seq, ts_ns, first_events);
+        for applied in 1..BATCH {
+            match consumer.poll()? {
+                Some(delivery) => model.apply(delivery.seq, delivery.ts_ns, delivery.events),
+                None => return Ok(applied),
+            }
+        }
+        Ok(BATCH)
+    })
+}

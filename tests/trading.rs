@@ -1,0 +1,342 @@
+//! The trading REST API end to end, on a node started in-process and spoken to over TCP:
+//! users register, staff fund them, two users trade, and balances, open orders, order
+//! history, trades, klines and the 24 h ticker agree with the fills; bad input is refused
+//! with `{code, msg}` and changes nothing; a read-only key cannot trade; non-admin staff
+//! cannot adjust balances; the read model is rebuilt from the journal after a restart.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use cex_config::NodeConfig;
+use cex_identity::signing::sign_hex;
+use cex_identity::StaffRole;
+use cex_node::Node;
+use common::{free_port, http, request};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery 9";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn d(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap()
+}
+
+fn dec(value: &Value) -> Decimal {
+    Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"))).unwrap()
+}
+
+fn config_in(dir: &Path) -> NodeConfig {
+    let mut config = NodeConfig::default();
+    config.data_dir = dir.to_path_buf();
+    config.network.rest_port = free_port();
+    config.network.gateway_port = free_port();
+    config.network.ops_port = free_port();
+    config
+}
+
+struct User {
+    id: i64,
+    token: String,
+}
+
+struct Key {
+    api_key: String,
+    secret: String,
+}
+
+/// The verification code of the dev sink's last message to `email`.
+fn emailed_code(data_dir: &Path, email: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let log = std::fs::read_to_string(data_dir.join("outbox.log")).unwrap_or_default();
+        let message =
+            log.lines().rev().filter_map(|line| serde_json::from_str::<Value>(line).ok()).find(|m| m["to"] == email);
+        if let Some(message) = message {
+            let body = message["body"].as_str().unwrap().to_string();
+            let mut words = body.split_whitespace().map(|word| word.trim_end_matches('.'));
+            return words.rfind(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit())).unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no code emailed to {email}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn register(rest: SocketAddr, data_dir: &Path, email: &str) -> User {
+    let credentials = json!({"email": email, "password": PASSWORD});
+    let (status, reply) = http(rest, "POST", "/api/v1/auth/register", Some(&credentials), None);
+    assert_eq!(status, 201, "{reply}");
+    let id = reply["userId"].as_i64().unwrap();
+    let verify = json!({"email": email, "verificationCode": emailed_code(data_dir, email)});
+    assert_eq!(http(rest, "POST", "/api/v1/auth/verify-email", Some(&verify), None).0, 200);
+    User { id, token: login(rest, "/api/v1/auth/login", email) }
+}
+
+fn login(rest: SocketAddr, path: &str, email: &str) -> String {
+    let (status, reply) = http(rest, "POST", path, Some(&json!({"email": email, "password": PASSWORD})), None);
+    assert_eq!(status, 200, "{reply}");
+    reply["accessToken"].as_str().unwrap().to_string()
+}
+
+fn api_key(rest: SocketAddr, user: &User, permissions: &[&str]) -> Key {
+    let body = json!({"label": "bot", "permissions": permissions});
+    let (status, reply) = http(rest, "POST", "/api/v1/security/api-key", Some(&body), Some(&user.token));
+    assert_eq!(status, 201, "{reply}");
+    Key { api_key: reply["apiKey"].as_str().unwrap().into(), secret: reply["secretKey"].as_str().unwrap().into() }
+}
+
+/// A request signed with `key`, now.
+fn signed(rest: SocketAddr, method: &str, path: &str, key: &Key, body: &str) -> (u16, Value) {
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let query = format!("timestamp={now_ms}&recvWindow=5000");
+    let signature = sign_hex(&key.secret, format!("{query}{body}").as_bytes());
+    let header = format!("X-MBX-APIKEY: {}", key.api_key);
+    request(rest, method, &format!("{path}?{query}&signature={signature}"), body, &[&header])
+}
+
+fn get(rest: SocketAddr, path: &str, user: &User) -> Value {
+    let (status, reply) = http(rest, "GET", path, None, Some(&user.token));
+    assert_eq!(status, 200, "{path}: {reply}");
+    reply
+}
+
+fn public(rest: SocketAddr, path: &str) -> Value {
+    let (status, reply) = http(rest, "GET", path, None, None);
+    assert_eq!(status, 200, "{path}: {reply}");
+    reply
+}
+
+fn fund(rest: SocketAddr, admin: &str, user: &User, asset: &str, amount: &str) {
+    let body = json!({"asset": asset, "amount": amount, "reason": "end-to-end funding"});
+    let (status, reply) =
+        http(rest, "POST", &format!("/api/admin/accounts/{}/adjust", user.id), Some(&body), Some(admin));
+    assert_eq!(status, 200, "{reply}");
+}
+
+fn limit(rest: SocketAddr, user: &User, side: &str, price: &str, quantity: &str) -> Value {
+    let body = json!({"symbol": "BTC-USDT", "side": side, "price": price, "quantity": quantity});
+    let (status, reply) = http(rest, "POST", "/api/v1/orders/limit", Some(&body), Some(&user.token));
+    assert_eq!(status, 200, "{reply}");
+    reply
+}
+
+/// (available, frozen) of `asset`.
+fn balance(rest: SocketAddr, user: &User, asset: &str) -> (Decimal, Decimal) {
+    let reply = get(rest, "/api/v1/account/balance", user);
+    let row = reply["balances"].as_array().unwrap().iter().find(|row| row["asset"] == asset).cloned();
+    row.map_or((Decimal::ZERO, Decimal::ZERO), |row| (dec(&row["available"]), dec(&row["frozen"])))
+}
+
+/// A gauge's value on the ops port's /metrics.
+fn metric(ops: SocketAddr, name: &str) -> f64 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(ops).unwrap();
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: cex\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let line =
+        response.lines().find(|line| line.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("no {name}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// What each user sees of their account: balances, open orders, history, trades.
+fn views(rest: SocketAddr, users: &[&User]) -> Vec<Value> {
+    let paths = ["/api/v1/account/balance", "/api/v1/orders/open", "/api/v1/orders/history", "/api/v1/trades"];
+    users.iter().flat_map(|user| paths.iter().map(|path| get(rest, path, user))).collect()
+}
+
+/// The market's public views.
+fn market_views(rest: SocketAddr) -> Vec<Value> {
+    [
+        "/api/v1/depth?symbol=BTC-USDT",
+        "/api/v1/historical-trades?symbol=BTC-USDT",
+        "/api/v1/klines?symbol=BTC-USDT&interval=1h",
+    ]
+    .iter()
+    .map(|path| public(rest, path))
+    .collect()
+}
+
+#[test]
+fn two_users_trade_through_rest_and_everything_agrees_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let identity_config = cex_node::identity_config(&config);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for (email, role) in [("admin@cex.example", StaffRole::Admin), ("ops@cex.example", StaffRole::Operator)] {
+        runtime.block_on(cex_identity::create_staff(&identity_config, email, role, Some(PASSWORD))).unwrap();
+    }
+    let node = Node::start(&config).unwrap();
+    let (rest, ops) = (node.rest_address(), node.ops_address());
+    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
+    let alice = register(rest, dir.path(), "alice@example.com");
+    let bob = register(rest, dir.path(), "bob@example.com");
+    fund(rest, &admin, &alice, "BTC", "2");
+    fund(rest, &admin, &bob, "USDT", "100000");
+
+    let ask = limit(rest, &alice, "SELL", "50000", "1");
+    assert_eq!(ask["order"]["status"], "NEW");
+    let bid = limit(rest, &bob, "BUY", "50000", "0.6");
+    assert_eq!((bid["order"]["status"].as_str(), dec(&bid["fills"][0]["qty"])), (Some("FILLED"), d("0.6")));
+    let market = json!({"symbol": "BTC-USDT", "side": "BUY", "quantity": "0.1"});
+    let (status, bought) = http(rest, "POST", "/api/v1/orders/market", Some(&market), Some(&bob.token));
+    assert_eq!((status, bought["order"]["status"].as_str()), (200, Some("FILLED")), "{bought}");
+
+    // The account views agree with the fills.
+    let ask_id = ask["order"]["orderId"].as_u64().unwrap();
+    let open = get(rest, "/api/v1/orders/open", &alice);
+    assert_eq!((open["total"].as_u64(), open["orders"][0]["orderId"].as_u64()), (Some(1), Some(ask_id)));
+    assert_eq!(dec(&open["orders"][0]["executedQty"]), d("0.7"));
+    assert_eq!(get(rest, "/api/v1/orders/history", &bob)["total"], 2);
+    let trades = get(rest, "/api/v1/trades", &alice)["trades"].as_array().unwrap().clone();
+    let fees: Decimal = trades.iter().map(|t| dec(&t["fee"])).sum();
+    assert_eq!((trades.len(), fees), (2, d("35")), "10 bps of 35,000 USDT");
+    assert_eq!(balance(rest, &alice, "BTC"), (d("1"), d("0.3")));
+    assert_eq!(balance(rest, &alice, "USDT"), (d("35000") - fees, Decimal::ZERO));
+    assert_eq!(balance(rest, &bob, "USDT"), (d("65000"), Decimal::ZERO));
+    assert_eq!(balance(rest, &bob, "BTC"), (d("0.7") * d("0.998"), Decimal::ZERO), "20 bps taker fee in BTC");
+
+    // So do the market's.
+    let ticker = &public(rest, "/api/v1/ticker/24hr?symbol=BTC-USDT")[0];
+    assert_eq!(
+        (dec(&ticker["volume"]), dec(&ticker["quoteVolume"]), &ticker["count"]),
+        (d("0.7"), d("35000"), &json!(2))
+    );
+    assert_eq!((dec(&ticker["lastPrice"]), dec(&ticker["askQty"])), (d("50000"), d("0.3")));
+    for interval in ["1s", "1m", "1h", "1d", "1w", "1M"] {
+        let klines = public(rest, &format!("/api/v1/klines?symbol=BTC-USDT&interval={interval}"));
+        let volume: Decimal = klines["klines"].as_array().unwrap().iter().map(|k| dec(&k["volume"])).sum();
+        assert_eq!(volume, d("0.7"), "{interval}");
+    }
+    let depth = public(rest, "/api/v1/depth?symbol=BTC-USDT");
+    assert_eq!(depth["asks"], json!([{"price": "50000", "qty": "0.3", "orders": 1}]));
+    assert!(metric(ops, "cex_projection_sequence") > 0.0);
+    assert!(metric(ops, "cex_projection_lag_commands") >= 0.0);
+
+    refusals_change_nothing(rest, ops, &admin, &alice, &bob, ask_id);
+    keys_and_staff_are_held_to_their_permissions(rest, dir.path(), &alice, &bob);
+
+    // After a restart the read model is rebuilt from the journal: the same views.
+    let before = (views(rest, &[&alice, &bob]), market_views(rest));
+    node.shutdown().unwrap();
+    let node = Node::start(&config_in(dir.path())).unwrap();
+    let rest = node.rest_address();
+    let deadline = Instant::now() + WAIT;
+    while (views(rest, &[&alice, &bob]), market_views(rest)) != before {
+        assert!(Instant::now() < deadline, "the read model did not come back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let placed = limit(rest, &bob, "BUY", "49000", "0.1");
+    assert_eq!(placed["order"]["status"], "NEW", "trading goes on");
+    node.shutdown().unwrap();
+}
+
+/// A request that must be refused: what it is, the request, the code it must get, and
+/// whose token sends it.
+struct Refusal<'a> {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+    code: u64,
+    token: &'a str,
+}
+
+/// Each kind of bad input gets a 4xx with `{code, msg}`; none changes what anyone sees, and
+/// those refused at the edge never reach the engine.
+fn refusals_change_nothing(rest: SocketAddr, ops: SocketAddr, admin: &str, alice: &User, bob: &User, alices: u64) {
+    let by_bob = |what, method, path: &str, body: Option<Value>, code| Refusal {
+        what,
+        method,
+        path: path.to_string(),
+        body,
+        code,
+        token: &bob.token,
+    };
+    let order = |price: &str, quantity: &str| {
+        Some(json!({"symbol": "BTC-USDT", "side": "BUY", "price": price, "quantity": quantity}))
+    };
+    let limit = "/api/v1/orders/limit";
+    let alices_order = format!("/api/v1/orders/{alices}");
+    let euro = Some(json!({"symbol": "BTC-EUR", "side": "BUY", "quantity": "1"}));
+    let no_reason = Some(json!({"asset": "BTC", "amount": "1", "reason": ""}));
+    let cases = [
+        by_bob("malformed decimal", "POST", limit, order("5O000", "0.1"), 2000),
+        by_bob("more decimals than the tick", "POST", limit, order("50000.005", "0.1"), 2001),
+        by_bob("more decimals than the lot", "POST", limit, order("50000", "0.00001"), 2002),
+        by_bob("negative quantity", "POST", limit, order("50000", "-1"), 2003),
+        by_bob("zero quantity", "POST", limit, order("50000", "0"), 2003),
+        by_bob("unknown symbol", "POST", "/api/v1/orders/market", euro, 2004),
+        by_bob("someone else's order", "GET", &alices_order, None, 2008),
+        by_bob("modify someone else's order", "PUT", &alices_order, Some(json!({"newPrice": "1"})), 2008),
+        by_bob("cancel someone else's order", "DELETE", &alices_order, None, 3071),
+        by_bob("beyond the funds", "POST", limit, order("50000", "10"), 3038),
+        Refusal {
+            token: admin,
+            ..by_bob("no reason", "POST", &format!("/api/admin/accounts/{}/adjust", bob.id), no_reason, 2006)
+        },
+    ];
+    for case in cases {
+        let before = (views(rest, &[alice, bob]), market_views(rest), metric(ops, "cex_journal_sequence"));
+        let (status, reply) = http(rest, case.method, &case.path, case.body.as_ref(), Some(case.token));
+        let what = case.what;
+        assert_eq!(reply["code"].as_u64(), Some(case.code), "{what}: {status} {reply}");
+        assert!((400..500).contains(&status), "{what}: {status}");
+        assert!(reply["msg"].as_str().is_some_and(|msg| !msg.is_empty()), "{what}: {reply}");
+        let after = (views(rest, &[alice, bob]), market_views(rest), metric(ops, "cex_journal_sequence"));
+        assert_eq!((&before.0, &before.1), (&after.0, &after.1), "{what} changed what users see");
+        if case.code < 3000 {
+            assert_eq!(before.2, after.2, "{what} reached the engine");
+        }
+    }
+}
+
+fn keys_and_staff_are_held_to_their_permissions(rest: SocketAddr, data_dir: &Path, alice: &User, bob: &User) {
+    let read_only = api_key(rest, bob, &["read"]);
+    let order = json!({"symbol": "BTC-USDT", "side": "BUY", "price": "49000", "quantity": "0.1"}).to_string();
+    let before = views(rest, &[alice, bob]);
+    let (status, reply) = signed(rest, "POST", "/api/v1/orders/limit", &read_only, &order);
+    assert_eq!((status, reply["code"].as_u64()), (403, Some(1109)), "{reply}");
+    let (status, reply) = signed(rest, "GET", "/api/v1/account/balance", &read_only, "");
+    assert_eq!((status, reply["accountType"].as_str()), (200, Some("SPOT")), "the key reads");
+    let trader = api_key(rest, bob, &["trade"]);
+    let (status, reply) = signed(rest, "POST", "/api/v1/orders/limit", &trader, &order);
+    assert_eq!((status, reply["order"]["status"].as_str()), (200, Some("NEW")), "{reply}");
+    let (status, _) = signed(rest, "DELETE", "/api/v1/orders", &trader, "");
+    assert_eq!(status, 200);
+    assert_eq!(views(rest, &[alice, bob])[..4], before[..4], "alice's account untouched");
+
+    let operator = login(rest, "/api/admin/auth/login", "ops@cex.example");
+    let body = json!({"asset": "USDT", "amount": "1000000", "reason": "not an admin"});
+    let (status, reply) =
+        http(rest, "POST", &format!("/api/admin/accounts/{}/adjust", bob.id), Some(&body), Some(&operator));
+    assert_eq!((status, reply["code"].as_u64()), (403, Some(1103)), "{reply}");
+    let (status, reply) =
+        http(rest, "POST", &format!("/api/admin/accounts/{}/adjust", bob.id), Some(&body), Some(&bob.token));
+    assert_eq!((status, reply["code"].as_u64()), (403, Some(1103)), "a trader is no admin: {reply}");
+    assert_eq!(balance(rest, bob, "USDT"), (d("65000"), Decimal::ZERO));
+    assert!(data_dir.join("outbox.log").exists());
+}
+
+#[test]
+fn without_a_journal_the_read_model_starts_from_the_reference_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_in(dir.path());
+    config.journal.durability = cex_journal::Durability::None;
+    let node = Node::start(&config).unwrap();
+    let (rest, ops) = (node.rest_address(), node.ops_address());
+    // The listing commands were applied before the pipeline started and no journal holds
+    // them: the model has them from the node, so the books exist and the symbols trade.
+    let depth = public(rest, "/api/v1/depth?symbol=ETH-USDT");
+    assert_eq!((depth["bids"].clone(), depth["asks"].clone()), (json!([]), json!([])));
+    assert!(depth["lastUpdateId"].as_u64().unwrap() > 0, "{depth}");
+    let listed = public(rest, "/api/v1/assets/listed");
+    assert!(listed["assets"].as_array().unwrap().iter().all(|asset| asset["status"] == "TRADING"), "{listed}");
+    assert_eq!(metric(ops, "cex_projection_lag_commands"), 0.0);
+    assert_eq!(metric(ops, "cex_projection_sequence"), metric(ops, "cex_journal_sequence"));
+    node.shutdown().unwrap();
+}
