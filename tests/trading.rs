@@ -36,6 +36,8 @@ fn config_in(dir: &Path) -> NodeConfig {
     config.network.rest_port = free_port();
     config.network.gateway_port = free_port();
     config.network.ops_port = free_port();
+    // These tests send requests back to back from one IP; the limits have a test of their own.
+    config.limits.enabled = false;
     config
 }
 
@@ -338,5 +340,61 @@ fn without_a_journal_the_read_model_starts_from_the_reference_data() {
     assert!(listed["assets"].as_array().unwrap().iter().all(|asset| asset["status"] == "TRADING"), "{listed}");
     assert_eq!(metric(ops, "cex_projection_lag_commands"), 0.0);
     assert_eq!(metric(ops, "cex_projection_sequence"), metric(ops, "cex_journal_sequence"));
+    node.shutdown().unwrap();
+}
+
+/// A GET: (status, the Retry-After header, the JSON body).
+fn get_with_retry_after(rest: SocketAddr, path: &str, bearer: Option<&str>) -> (u16, Option<u64>, Value) {
+    use std::io::{Read, Write};
+    let auth = bearer.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let mut stream = std::net::TcpStream::connect(rest).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: cex\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let retry_after = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("retry-after:").map(|v| v.trim().parse().unwrap()));
+    (status, retry_after, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+fn assert_rate_limited(reply: (u16, Option<u64>, Value)) {
+    let (status, retry_after, body) = reply;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry_after.is_some_and(|seconds| seconds >= 1), "Retry-After: {retry_after:?}");
+    assert_eq!(body["code"], cex_node::RATE_LIMITED_CODE);
+    assert!(body["msg"].as_str().is_some_and(|msg| !msg.is_empty()), "{body}");
+}
+
+#[test]
+fn rate_limits_refuse_a_burst_per_user_and_per_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_in(dir.path());
+    // A refill far slower than the test, so only the bursts count.
+    config.limits = cex_config::LimitSettings {
+        enabled: true,
+        ip_per_second: 1,
+        ip_burst: 30,
+        user_per_second: 1,
+        user_burst: 4,
+        max_tracked: 100,
+    };
+    let node = Node::start(&config).unwrap();
+    let rest = node.rest_address();
+    // Six requests from this IP, each under both limits: none refused.
+    let alice = register(rest, dir.path(), "alice@example.com");
+    let bob = register(rest, dir.path(), "bob@example.com");
+
+    for _ in 0..4 {
+        assert_eq!(get_with_retry_after(rest, "/api/v1/account/balance", Some(&alice.token)).0, 200);
+    }
+    assert_rate_limited(get_with_retry_after(rest, "/api/v1/account/balance", Some(&alice.token)));
+    assert_eq!(get_with_retry_after(rest, "/api/v1/account/balance", Some(&bob.token)).0, 200, "bob has his own");
+
+    // Twelve of the IP's 30 are spent; the public endpoints count against the IP only.
+    let refused =
+        (0..30).map(|_| get_with_retry_after(rest, "/api/v1/depth?symbol=BTC-USDT", None)).find(|r| r.0 != 200);
+    assert_rate_limited(refused.expect("the IP's burst ran out"));
     node.shutdown().unwrap();
 }

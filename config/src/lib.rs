@@ -13,6 +13,7 @@
 
 mod error;
 mod gateway;
+mod limits;
 mod locate;
 mod node;
 mod refdata;
@@ -20,6 +21,7 @@ pub mod units;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{GatewayIdle, GatewaySettings};
+pub use limits::LimitSettings;
 pub use node::{
     durability_name, AssetConfig, EmailSettings, EngineSettings, JournalSettings, NetworkConfig, NodeConfig,
     RingSettings, SnapshotSettings, StoreSettings, SymbolConfig,

@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::error::{ConfigError, ConfigErrors};
 use crate::gateway::GatewaySettings;
+use crate::limits::LimitSettings;
 use crate::locate::{position, KeyIndex};
 use crate::refdata::{
     build_refdata, check_asset_ids, check_symbol_ids, default_assets, default_symbols, RawAsset, RawSymbol,
@@ -22,7 +23,7 @@ use crate::units::{format_minor_units, to_minor_units, UnitsError};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 const TOP_LEVEL_KEYS: &str =
-    "data_dir, network, journal, snapshots, engine, rings, gateway, store, email, assets, symbols";
+    "data_dir, network, journal, snapshots, engine, rings, gateway, limits, store, email, assets, symbols";
 
 /// The whole node configuration. Build it with [`NodeConfig::default`] (the embedded
 /// defaults), [`NodeConfig::parse`] or [`NodeConfig::load`]; all three are valid.
@@ -41,6 +42,7 @@ pub struct NodeConfig {
     pub engine: EngineSettings,
     pub rings: RingSettings,
     pub gateway: GatewaySettings,
+    pub limits: LimitSettings,
     pub store: StoreSettings,
     pub email: EmailSettings,
     assets: Vec<AssetConfig>,
@@ -390,6 +392,7 @@ impl NodeConfig {
             engine: EngineSettings::default(),
             rings: RingSettings::default(),
             gateway: GatewaySettings::default(),
+            limits: LimitSettings::default(),
             store: StoreSettings::default(),
             email: EmailSettings::default(),
             assets: Vec::new(),
@@ -437,6 +440,7 @@ impl NodeConfig {
         config.engine = file.engine.unwrap_or_default().settings();
         config.rings = file.rings.unwrap_or_default();
         config.gateway = file.gateway.unwrap_or_default();
+        config.limits = file.limits.unwrap_or_default();
         config.store = file.store.unwrap_or_default();
         config.email = file.email.unwrap_or_default();
         config.check_sections(&mut errors);
@@ -490,6 +494,7 @@ impl NodeConfig {
     /// The scalar sections' rules: everything but the reference data.
     fn check_sections(&self, errors: &mut Vec<ConfigError>) {
         self.gateway.check(errors);
+        self.limits.check(errors);
         let mut error = |key: &str, message: String| errors.push(ConfigError::new(key, message));
         if self.data_dir.as_os_str().is_empty() {
             error("data_dir", "must not be empty".into());
@@ -697,6 +702,7 @@ struct RawFile {
     engine: Option<RawEngine>,
     rings: Option<RingSettings>,
     gateway: Option<GatewaySettings>,
+    limits: Option<LimitSettings>,
     store: Option<StoreSettings>,
     email: Option<EmailSettings>,
     assets: Option<Vec<RawAsset>>,
@@ -718,6 +724,7 @@ impl RawFile {
                 "engine" => file.engine = section(key, value, index, &mut errors),
                 "rings" => file.rings = section(key, value, index, &mut errors),
                 "gateway" => file.gateway = section(key, value, index, &mut errors),
+                "limits" => file.limits = section(key, value, index, &mut errors),
                 "store" => file.store = section(key, value, index, &mut errors),
                 "email" => file.email = section(key, value, index, &mut errors),
                 "assets" => file.assets = list(key, value, index, &mut errors),

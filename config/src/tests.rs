@@ -304,6 +304,12 @@ fn each_rule_reports_its_key_and_line() {
         ("heartbeat_max_ms = 60000", "heartbeat_max_ms = 10", "gateway.heartbeat_max_ms", None),
         ("max_outbound_kb = 8192", "max_outbound_kb = 1", "gateway.max_outbound_kb", None),
         ("idle = \"sleep\"", "idle = \"nap\"", "gateway.idle", None),
+        ("ip_per_second = 50", "ip_per_second = 0", "limits.ip_per_second", None),
+        ("ip_burst = 100", "ip_burst = 0", "limits.ip_burst", None),
+        ("user_per_second = 20", "user_per_second = 0", "limits.user_per_second", None),
+        ("user_burst = 40", "user_burst = 0", "limits.user_burst", None),
+        ("max_tracked = 100000", "max_tracked = 0", "limits.max_tracked", None),
+        ("enabled = true", "enabled = \"yes\"", "limits.enabled", None),
         ("database_url = \"\"", "database_url = \"mysql://x\"", "store.database_url", None),
         ("smtp_url = \"\"", "smtp_url = \"mail.example.com\"", "email.smtp_url", None),
         ("smtp_url = \"\"", "smtp_url = \"http://mail.example.com\"", "email.smtp_url", None),
@@ -708,4 +714,18 @@ fn email_settings() {
     config.email.smtp_url = "ftp://mail.example.com".into();
     let errors = config.validate().unwrap_err();
     assert_eq!(errors.errors[0].key, "email.smtp_url");
+}
+
+#[test]
+fn limit_settings() {
+    let defaults = NodeConfig::default().limits;
+    assert!(defaults.enabled);
+    assert_eq!((defaults.ip_per_second, defaults.ip_burst), (50, 100));
+    assert_eq!((defaults.user_per_second, defaults.user_burst), (20, 40));
+    let config = NodeConfig::parse("[limits]\nenabled = false\nuser_per_second = 5\n").unwrap();
+    assert!(!config.limits.enabled);
+    assert_eq!((config.limits.user_per_second, config.limits.ip_per_second), (5, 50));
+    let mut overridden = NodeConfig::default();
+    overridden.limits.ip_burst = 0;
+    assert_eq!(overridden.validate().unwrap_err().errors[0].key, "limits.ip_burst");
 }

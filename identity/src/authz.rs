@@ -223,10 +223,28 @@ impl<S: Clone + Send + Sync + 'static> SecureRouter<S> {
     }
 }
 
+/// A check on each request of an authenticated user, run once this layer knows who the user
+/// is and before the handler: how a layer outside the routes (the node's per-user rate limit)
+/// sees the user id, which it cannot read from the request itself. That layer puts it in
+/// the request's extensions; `Some` is the answer that refuses the request.
+#[derive(Clone)]
+pub struct UserCheck(pub Arc<dyn Fn(i64) -> Option<Response> + Send + Sync>);
+
 async fn enforce(State(gate): State<Gate>, request: Request, next: Next) -> Response {
     match authorize(&gate.identity, gate.policy, request).await {
-        Ok(request) => next.run(request).await,
+        Ok(request) => match user_check_refusal(&request) {
+            Some(refusal) => refusal,
+            None => next.run(request).await,
+        },
         Err(error) => error.into_response(),
+    }
+}
+
+fn user_check_refusal(request: &Request) -> Option<Response> {
+    let check = request.extensions().get::<UserCheck>()?;
+    match request.extensions().get::<Principal>()? {
+        Principal::User(user) => (check.0)(user.user_id),
+        Principal::Guest | Principal::Staff(_) => None,
     }
 }
 

@@ -7,6 +7,7 @@
 mod engine_client;
 mod gateway;
 mod http;
+mod limits;
 mod metrics;
 mod ops;
 mod projector;
@@ -25,6 +26,7 @@ use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel};
 pub use engine_client::{ClientError, EngineClient};
 pub use gateway::gateway_config;
 pub use http::HttpServer;
+pub use limits::RATE_LIMITED_CODE;
 pub use refdata::{Applied, RefdataError};
 pub use rest::identity_config;
 
