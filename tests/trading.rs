@@ -11,16 +11,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use cex_config::NodeConfig;
 use cex_identity::signing::sign_hex;
 use cex_identity::StaffRole;
 use cex_node::Node;
-use common::{free_port, http, request};
+use common::exchange::{config_in, fund, limit, login, public, register, User, PASSWORD, WAIT};
+use common::{http, request};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-
-const PASSWORD: &str = "correct horse battery 9";
-const WAIT: Duration = Duration::from_secs(10);
 
 fn d(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap()
@@ -30,58 +27,9 @@ fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"))).unwrap()
 }
 
-fn config_in(dir: &Path) -> NodeConfig {
-    let mut config = NodeConfig::default();
-    config.data_dir = dir.to_path_buf();
-    config.network.rest_port = free_port();
-    config.network.gateway_port = free_port();
-    config.network.ops_port = free_port();
-    // These tests send requests back to back from one IP; the limits have a test of their own.
-    config.limits.enabled = false;
-    config
-}
-
-struct User {
-    id: i64,
-    token: String,
-}
-
 struct Key {
     api_key: String,
     secret: String,
-}
-
-/// The verification code of the dev sink's last message to `email`.
-fn emailed_code(data_dir: &Path, email: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let log = std::fs::read_to_string(data_dir.join("outbox.log")).unwrap_or_default();
-        let message =
-            log.lines().rev().filter_map(|line| serde_json::from_str::<Value>(line).ok()).find(|m| m["to"] == email);
-        if let Some(message) = message {
-            let body = message["body"].as_str().unwrap().to_string();
-            let mut words = body.split_whitespace().map(|word| word.trim_end_matches('.'));
-            return words.rfind(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit())).unwrap().to_string();
-        }
-        assert!(Instant::now() < deadline, "no code emailed to {email}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn register(rest: SocketAddr, data_dir: &Path, email: &str) -> User {
-    let credentials = json!({"email": email, "password": PASSWORD});
-    let (status, reply) = http(rest, "POST", "/api/v1/auth/register", Some(&credentials), None);
-    assert_eq!(status, 201, "{reply}");
-    let id = reply["userId"].as_i64().unwrap();
-    let verify = json!({"email": email, "verificationCode": emailed_code(data_dir, email)});
-    assert_eq!(http(rest, "POST", "/api/v1/auth/verify-email", Some(&verify), None).0, 200);
-    User { id, token: login(rest, "/api/v1/auth/login", email) }
-}
-
-fn login(rest: SocketAddr, path: &str, email: &str) -> String {
-    let (status, reply) = http(rest, "POST", path, Some(&json!({"email": email, "password": PASSWORD})), None);
-    assert_eq!(status, 200, "{reply}");
-    reply["accessToken"].as_str().unwrap().to_string()
 }
 
 fn api_key(rest: SocketAddr, user: &User, permissions: &[&str]) -> Key {
@@ -103,26 +51,6 @@ fn signed(rest: SocketAddr, method: &str, path: &str, key: &Key, body: &str) -> 
 fn get(rest: SocketAddr, path: &str, user: &User) -> Value {
     let (status, reply) = http(rest, "GET", path, None, Some(&user.token));
     assert_eq!(status, 200, "{path}: {reply}");
-    reply
-}
-
-fn public(rest: SocketAddr, path: &str) -> Value {
-    let (status, reply) = http(rest, "GET", path, None, None);
-    assert_eq!(status, 200, "{path}: {reply}");
-    reply
-}
-
-fn fund(rest: SocketAddr, admin: &str, user: &User, asset: &str, amount: &str) {
-    let body = json!({"asset": asset, "amount": amount, "reason": "end-to-end funding"});
-    let (status, reply) =
-        http(rest, "POST", &format!("/api/admin/accounts/{}/adjust", user.id), Some(&body), Some(admin));
-    assert_eq!(status, 200, "{reply}");
-}
-
-fn limit(rest: SocketAddr, user: &User, side: &str, price: &str, quantity: &str) -> Value {
-    let body = json!({"symbol": "BTC-USDT", "side": side, "price": price, "quantity": quantity});
-    let (status, reply) = http(rest, "POST", "/api/v1/orders/limit", Some(&body), Some(&user.token));
-    assert_eq!(status, 200, "{reply}");
     reply
 }
 

@@ -24,6 +24,7 @@ pub mod markets;
 pub mod openapi;
 pub mod orders;
 pub mod read_model;
+pub mod streams;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod views;
@@ -41,7 +42,7 @@ use cex_identity::{Identity, Permission, StaffRole};
 pub use entry::{BoxFuture, EngineAnswer, EntryError, OrderEntry};
 pub use error::{TradingCode, TradingError, TradingResult};
 pub use markets::Markets;
-pub use read_model::{ReadModel, ReadModelConfig, SharedReadModel};
+pub use read_model::{MarketUpdate, ReadModel, ReadModelConfig, SharedReadModel};
 
 /// How long an order command's answer waits for the read model to take the command in.
 /// The model is normally microseconds behind; past this the answer goes out anyway.
@@ -130,7 +131,7 @@ pub fn routes(identity: &Arc<Identity>) -> SecureRouter<Arc<Trading>> {
 
 /// Identity's routes and the trading routes in one router with one route table, the JSON
 /// 404/405, the body limit, and the combined OpenAPI document served at
-/// `/api/docs/openapi.json`. Serve it with
+/// `/api/docs/openapi.json`, and the WebSocket market streams at `/stream/...`. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`.
 pub fn router(identity: &Arc<Identity>, trading: &Arc<Trading>) -> TradingResult<(Router, Vec<RouteInfo>)> {
     let secure = cex_identity::http::routes(identity)
@@ -138,7 +139,10 @@ pub fn router(identity: &Arc<Identity>, trading: &Arc<Trading>) -> TradingResult
         .merge(routes(identity).with_state(trading.clone()));
     let (router, table) = secure.finish();
     let document = ServedDocument::new(&openapi::document(&table))?;
-    let router = router.layer(DefaultBodyLimit::max(identity.config().max_body_bytes)).layer(Extension(document));
+    let router = router
+        .merge(streams::router(trading))
+        .layer(DefaultBodyLimit::max(identity.config().max_body_bytes))
+        .layer(Extension(document));
     Ok((cex_identity::http::with_json_fallbacks(router), table))
 }
 

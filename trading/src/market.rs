@@ -13,7 +13,7 @@ use axum::Json;
 use cex_config::SymbolConfig;
 use cex_engine::SymbolStatus;
 use cex_identity::error::ErrorBody;
-use cex_projections::{Interval, Kline, Level, Projections, Ticker24h};
+use cex_projections::{Interval, Kline, Level, Projections, PublicTrade, Ticker24h};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -60,7 +60,7 @@ pub struct LevelJson {
 }
 
 impl LevelJson {
-    fn new(symbol: &SymbolConfig, level: &Level) -> LevelJson {
+    pub(crate) fn new(symbol: &SymbolConfig, level: &Level) -> LevelJson {
         LevelJson { price: symbol.format_price(level.price), qty: symbol.format_qty(level.qty), orders: level.orders }
     }
 }
@@ -138,6 +138,19 @@ pub struct PublicTradeJson {
     is_buyer_maker: bool,
 }
 
+impl PublicTradeJson {
+    pub(crate) fn new(symbol: &SymbolConfig, trade: &PublicTrade) -> PublicTradeJson {
+        PublicTradeJson {
+            id: trade.trade_id,
+            price: symbol.format_price(trade.price),
+            qty: symbol.format_qty(trade.qty),
+            quote_qty: symbol.format_price(trade.quote_qty),
+            time: ns_to_ms(trade.time_ns),
+            is_buyer_maker: trade.is_buyer_maker(),
+        }
+    }
+}
+
 /// Public trades, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicTrades {
@@ -173,20 +186,13 @@ pub(crate) async fn trades(
         .rev()
         .filter(|trade| in_window(ns_to_ms(trade.time_ns)))
         .take(limit)
-        .map(|trade| PublicTradeJson {
-            id: trade.trade_id,
-            price: symbol.format_price(trade.price),
-            qty: symbol.format_qty(trade.qty),
-            quote_qty: symbol.format_price(trade.quote_qty),
-            time: ns_to_ms(trade.time_ns),
-            is_buyer_maker: trade.is_buyer_maker(),
-        })
+        .map(|trade| PublicTradeJson::new(symbol, trade))
         .collect();
     trades.reverse();
     Ok(Json(PublicTrades { symbol: symbol.name.clone(), trades }))
 }
 
-fn interval(name: &str) -> TradingResult<Interval> {
+pub(crate) fn interval(name: &str) -> TradingResult<Interval> {
     Interval::parse(name).ok_or_else(|| {
         TradingError::invalid(format!(
             "interval: one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M, not {:?}",
@@ -234,7 +240,7 @@ pub struct KlineJson {
 }
 
 impl KlineJson {
-    fn new(symbol: &SymbolConfig, kline: &Kline) -> KlineJson {
+    pub(crate) fn new(symbol: &SymbolConfig, kline: &Kline) -> KlineJson {
         KlineJson {
             open_time: kline.open_time_ms,
             close_time: kline.close_time_ms,
@@ -377,12 +383,12 @@ fn weighted_average(symbol: &SymbolConfig, ticker: &Ticker24h) -> String {
 
 /// The current time in ms, for the ticker's window (it never goes back before the last
 /// command's time).
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn ticker_of(projections: &Projections, symbol: &SymbolConfig, now_ms: i64) -> TickerJson {
+pub(crate) fn ticker_of(projections: &Projections, symbol: &SymbolConfig, now_ms: i64) -> TickerJson {
     let ticker = projections.tickers().ticker(symbol.id, now_ms, projections.depth());
     TickerJson::new(symbol, &ticker)
 }

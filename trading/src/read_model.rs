@@ -9,12 +9,12 @@
 //! ([`SharedReadModel::caught_up`]) and the caller then reads its own writes.
 
 use std::collections::VecDeque;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use cex_engine::{Event, OrderId};
-use cex_projections::{OrderView, ProjectionConfig, Projections};
-use tokio::sync::watch;
+use cex_projections::{DepthDiff, OrderView, ProjectionConfig, Projections, PublicTrade};
+use tokio::sync::{broadcast, watch};
 
 use crate::account_trades::AccountTrades;
 
@@ -35,6 +35,26 @@ impl Default for ReadModelConfig {
     }
 }
 
+/// What one command changed in the public market data: what the WebSocket streams carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketUpdate {
+    pub seq: u64,
+    /// One per symbol whose book changed.
+    pub depth: Vec<DepthDiff>,
+    pub trades: Vec<PublicTrade>,
+}
+
+impl MarketUpdate {
+    /// Whether this update changed the book or the trades of `symbol`.
+    pub fn touches(&self, symbol: cex_engine::SymbolId) -> bool {
+        self.depth.iter().any(|diff| diff.symbol == symbol) || self.trades.iter().any(|trade| trade.symbol == symbol)
+    }
+}
+
+/// Market updates buffered for the streams; past this a subscriber that has not kept up
+/// is disconnected rather than the writer waiting or the buffer growing.
+pub const MARKET_UPDATES_BUFFERED: usize = 4_096;
+
 #[derive(Debug, Clone)]
 pub struct ReadModel {
     projections: Projections,
@@ -42,6 +62,9 @@ pub struct ReadModel {
     /// (sequence, the orders it touched, each as it was just after), oldest first.
     recent: VecDeque<(u64, Vec<OrderView>)>,
     recent_cap: usize,
+    /// Market updates applied but not yet published; [`SharedReadModel::update`] drains it
+    /// after releasing the lock.
+    outbox: Vec<Arc<MarketUpdate>>,
 }
 
 impl ReadModel {
@@ -51,16 +74,21 @@ impl ReadModel {
             account_trades: AccountTrades::new(config.trades_per_account),
             recent: VecDeque::new(),
             recent_cap: config.recent_commands,
+            outbox: Vec::new(),
         }
     }
 
     /// Takes in one command; a sequence at or below the last one applied changes nothing.
+    /// Market updates wait in an outbox that [`SharedReadModel`] drains on each update.
     pub fn apply(&mut self, seq: u64, ts_ns: u64, events: &[Event]) {
         if seq <= self.projections.last_seq() {
             return;
         }
         let changes = self.projections.apply(seq, ts_ns, events);
         self.account_trades.apply(ts_ns, events);
+        if !changes.depth.is_empty() || !changes.trades.is_empty() {
+            self.outbox.push(Arc::new(MarketUpdate { seq, depth: changes.depth, trades: changes.trades }));
+        }
         if !changes.accounts.orders.is_empty() && self.recent_cap > 0 {
             self.recent.push_back((seq, changes.accounts.orders));
             while self.recent.len() > self.recent_cap {
@@ -90,28 +118,44 @@ impl ReadModel {
     }
 }
 
-/// The read model behind a lock, with its applied sequence published.
+/// The read model behind a lock, with its applied sequence and market updates published.
 #[derive(Debug)]
 pub struct SharedReadModel {
     model: RwLock<ReadModel>,
     applied: watch::Sender<u64>,
+    market: broadcast::Sender<Arc<MarketUpdate>>,
 }
 
 impl SharedReadModel {
-    pub fn new(model: ReadModel) -> SharedReadModel {
+    pub fn new(mut model: ReadModel) -> SharedReadModel {
+        // What was applied before sharing had no subscriber to go to.
+        model.outbox.clear();
         let applied = watch::Sender::new(model.last_seq());
-        SharedReadModel { model: RwLock::new(model), applied }
+        let (market, _) = broadcast::channel(MARKET_UPDATES_BUFFERED);
+        SharedReadModel { model: RwLock::new(model), applied, market }
+    }
+
+    /// The market updates applied from now on, in sequence order. The channel is bounded:
+    /// a receiver that falls [`MARKET_UPDATES_BUFFERED`] behind gets `Lagged`.
+    pub fn market_updates(&self) -> broadcast::Receiver<Arc<MarketUpdate>> {
+        self.market.subscribe()
     }
 
     /// Changes the model under the write lock (the writer applies a batch of commands at
-    /// once), then publishes how far it got.
+    /// once), then publishes how far it got and the market updates. Publishing after the
+    /// lock is released means a stream that subscribes and then reads a snapshot never
+    /// misses an update the snapshot lacks. Sending never blocks the writer.
     pub fn update<R>(&self, change: impl FnOnce(&mut ReadModel) -> R) -> R {
-        let (result, last_seq) = {
+        let (result, last_seq, updates) = {
             // The model's methods do not panic, so a poisoned lock still holds a whole model.
             let mut model = self.model.write().unwrap_or_else(PoisonError::into_inner);
             let result = change(&mut model);
-            (result, model.last_seq())
+            (result, model.last_seq(), std::mem::take(&mut model.outbox))
         };
+        for update in updates {
+            // An error only means nobody is subscribed.
+            let _ = self.market.send(update);
+        }
         self.applied.send_if_modified(|applied| {
             let advanced = last_seq > *applied;
             *applied = (*applied).max(last_seq);

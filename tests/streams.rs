@@ -1,0 +1,227 @@
+//! The WebSocket market streams end to end, on a node started in-process: a trades client
+//! sees the trade two users make over REST; bad subscriptions are answered with an error on
+//! the socket, which stays usable; a depth client that follows the documented sync rules
+//! keeps a book identical to the REST snapshot through a random burst of orders.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream};
+use std::str::FromStr;
+use std::time::Instant;
+
+use cex_identity::StaffRole;
+use cex_node::Node;
+use common::exchange::{config_in, fund, limit, login, public, register, User, PASSWORD, WAIT};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::{Message, WebSocket};
+
+/// A blocking WebSocket client that reads JSON text messages.
+struct Client {
+    socket: WebSocket<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    fn connect(rest: SocketAddr, path: &str) -> Client {
+        let (socket, _) = tungstenite::connect(format!("ws://{rest}{path}")).unwrap();
+        if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+        }
+        Client { socket }
+    }
+
+    fn send(&mut self, request: Value) {
+        self.socket.send(Message::text(request.to_string())).unwrap();
+    }
+
+    /// The next JSON message; control frames are skipped, a timeout fails the test.
+    fn next(&mut self) -> Value {
+        loop {
+            match self.socket.read().unwrap() {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Sends `request` and returns the reply, which must be of `event`.
+    fn ask(&mut self, request: Value, event: &str) -> Value {
+        self.send(request.clone());
+        let reply = self.next();
+        assert_eq!(reply["event"], event, "{request} → {reply}");
+        reply
+    }
+}
+
+fn dec(value: &Value) -> Decimal {
+    Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"))).unwrap()
+}
+
+struct Market {
+    _dir: tempfile::TempDir,
+    node: Node,
+    rest: SocketAddr,
+    alice: User,
+    bob: User,
+}
+
+/// A node with two funded users: alice holds BTC, bob USDT.
+fn market() -> Market {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_in(dir.path());
+    let identity_config = cex_node::identity_config(&config);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime
+        .block_on(cex_identity::create_staff(&identity_config, "admin@cex.example", StaffRole::Admin, Some(PASSWORD)))
+        .unwrap();
+    let node = Node::start(&config).unwrap();
+    let rest = node.rest_address();
+    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
+    let alice = register(rest, dir.path(), "alice@example.com");
+    let bob = register(rest, dir.path(), "bob@example.com");
+    fund(rest, &admin, &alice, "BTC", "1000");
+    fund(rest, &admin, &bob, "USDT", "100000000");
+    Market { _dir: dir, node, rest, alice, bob }
+}
+
+#[test]
+fn market_streams_carry_trades_refuse_bad_subscriptions_and_keep_depth_in_sync() {
+    let market = market();
+    trades_reach_a_subscriber(&market);
+    bad_subscriptions_get_errors(&market);
+    a_depth_client_keeps_the_book(&market);
+    market.node.shutdown().unwrap();
+}
+
+fn trades_reach_a_subscriber(market: &Market) {
+    let mut trades = Client::connect(market.rest, "/stream/trades?symbol=BTC-USDT");
+    let subscribed = trades.next();
+    assert_eq!((subscribed["event"].as_str(), subscribed["subscriptionId"].as_u64()), (Some("subscribed"), Some(1)));
+    limit(market.rest, &market.alice, "SELL", "50000", "1");
+    let bid = limit(market.rest, &market.bob, "BUY", "50000", "0.6");
+    let push = trades.next();
+    assert_eq!((push["event"].as_str(), push["symbol"].as_str()), (Some("trades"), Some("BTC-USDT")), "{push}");
+    assert_eq!((dec(&push["data"]["price"]), dec(&push["data"]["qty"])), (Decimal::from(50_000), dec(&json!("0.6"))));
+    assert_eq!(push["data"]["id"], bid["fills"][0]["tradeId"], "{push} {bid}");
+    assert_eq!(push["data"]["isBuyerMaker"], false, "the buyer took");
+}
+
+fn bad_subscriptions_get_errors(market: &Market) {
+    let mut socket = Client::connect(market.rest, "/stream/kline");
+    let unknown = socket.ask(json!({"method": "subscribe", "id": 7, "symbol": "NOPE-USDT", "interval": "1m"}), "error");
+    assert_eq!(unknown["id"], 7);
+    assert!(unknown["code"].as_u64().is_some() && unknown["msg"].as_str().is_some(), "{unknown}");
+    socket.ask(json!({"method": "subscribe", "symbol": "BTC-USDT", "interval": "2m"}), "error");
+    socket.ask(json!({"method": "subscribe", "symbol": "BTC-USDT", "interval": "1m", "levels": 5}), "error");
+    socket.ask(json!({"method": "unsubscribe", "subscriptionId": 99}), "error");
+    socket.send(json!("not a request"));
+    assert_eq!(socket.next()["event"], "error");
+    let subscribed = socket.ask(json!({"method": "subscribe", "symbol": "BTC-USDT", "interval": "1m"}), "subscribed");
+    let id = subscribed["subscriptionId"].clone();
+    socket.ask(json!({"method": "unsubscribe", "subscriptionId": id}), "unsubscribed");
+
+    let mut depth = Client::connect(market.rest, "/stream/depth?symbol=BTC-USDT&levels=7");
+    assert_eq!(depth.next()["event"], "error");
+    public(market.rest, "/api/v1/depth?symbol=BTC-USDT");
+}
+
+/// A local book: price → (qty, orders) per side.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Book {
+    bids: BTreeMap<Decimal, (Decimal, u64)>,
+    asks: BTreeMap<Decimal, (Decimal, u64)>,
+}
+
+impl Book {
+    fn from_snapshot(snapshot: &Value) -> Book {
+        let mut book = Book::default();
+        book.apply(snapshot);
+        book
+    }
+
+    /// Sets each listed level; quantity 0 removes it.
+    fn apply(&mut self, levels: &Value) {
+        for (side, book) in [("bids", &mut self.bids), ("asks", &mut self.asks)] {
+            for level in levels[side].as_array().unwrap() {
+                let (price, qty) = (dec(&level["price"]), dec(&level["qty"]));
+                if qty.is_zero() {
+                    book.remove(&price);
+                } else {
+                    book.insert(price, (qty, level["orders"].as_u64().unwrap()));
+                }
+            }
+        }
+    }
+}
+
+/// Alternating sells and buys around 50,000, a few ticks apart, so some rest and some
+/// trade; a fixed linear congruential sequence keeps the run repeatable.
+fn burst(rest: SocketAddr, alice: &User, bob: &User, orders: u32) {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for n in 0..orders {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let price = 49_990 + (state >> 33) % 21;
+        let quantity = format!("0.{}", 1 + (state >> 40) % 9);
+        let (user, side) = if n % 2 == 0 { (alice, "SELL") } else { (bob, "BUY") };
+        limit(rest, user, side, &price.to_string(), &quantity);
+    }
+}
+
+/// A local book kept from the diff stream, at update id `last`.
+struct Follower {
+    book: Book,
+    last: u64,
+    /// Whether a diff has been applied since the snapshot: the first may overlap it, every
+    /// later one must start right after the one before.
+    started: bool,
+}
+
+impl Follower {
+    fn from_snapshot(snapshot: &Value) -> Follower {
+        let last = snapshot["lastUpdateId"].as_u64().unwrap();
+        Follower { book: Book::from_snapshot(snapshot), last, started: false }
+    }
+
+    /// Applies a diff, unless the snapshot already holds it.
+    fn apply(&mut self, diff: &Value) {
+        let (first, end) = (diff["firstUpdateId"].as_u64().unwrap(), diff["lastUpdateId"].as_u64().unwrap());
+        if end <= self.last {
+            assert!(!self.started, "an old diff after the stream started: {first}..={end} at {}", self.last);
+            return;
+        }
+        if self.started {
+            assert_eq!(first, self.last + 1, "a gap: at {}, the diff covers {first}..={end}", self.last);
+        } else {
+            assert!(first <= self.last + 1, "the snapshot at {} is older than the diff {first}..={end}", self.last);
+        }
+        self.book.apply(diff);
+        (self.last, self.started) = (end, true);
+    }
+}
+
+/// The client's side of the documented rules: buffer diffs, take a snapshot, drop what
+/// it already holds, then apply gap-free diffs.
+fn a_depth_client_keeps_the_book(market: &Market) {
+    let mut diffs = Client::connect(market.rest, "/stream/depth");
+    diffs.ask(json!({"method": "subscribe", "symbol": "BTC-USDT"}), "subscribed");
+    std::thread::scope(|scope| {
+        let orders = scope.spawn(|| burst(market.rest, &market.alice, &market.bob, 80));
+        // Some diffs arrive before the snapshot, so the buffering rule is exercised.
+        let buffered: Vec<Value> = (0..5).map(|_| diffs.next()["data"].clone()).collect();
+        let mut follower = Follower::from_snapshot(&public(market.rest, "/api/v1/depth?symbol=BTC-USDT&limit=5000"));
+        buffered.iter().for_each(|diff| follower.apply(diff));
+        orders.join().unwrap();
+        let end = public(market.rest, "/api/v1/depth?symbol=BTC-USDT&limit=5000");
+        let target = end["lastUpdateId"].as_u64().unwrap();
+        let deadline = Instant::now() + WAIT;
+        while follower.last < target {
+            assert!(Instant::now() < deadline, "diffs stopped at {}, the book is at {target}", follower.last);
+            follower.apply(&diffs.next()["data"]);
+        }
+        assert_eq!(follower.book, Book::from_snapshot(&end), "the streamed book and the REST snapshot differ");
+        assert!(!end["bids"].as_array().unwrap().is_empty() && !end["asks"].as_array().unwrap().is_empty());
+    });
+}
