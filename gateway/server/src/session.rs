@@ -119,13 +119,7 @@ async fn read_logon(
             Ok(None) => {}
             Err(error) => return Err(invalid(error.to_string())),
         }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let read = future::or(async { Some(reader.read(buf).await) }, async {
-            glommio::timer::sleep(wait).await;
-            None
-        })
-        .await;
-        match read {
+        match within(deadline.saturating_duration_since(Instant::now()), reader.read(buf)).await {
             None => return Err(invalid(format!("no Logon within {:?}", shard.config().logon_timeout))),
             Some(Ok(0)) | Some(Err(_)) => return Err(invalid("the connection closed before a Logon".into())),
             Some(Ok(n)) => frames.extend(&buf[..n]),
@@ -179,12 +173,9 @@ async fn open_session(shard: &Rc<Shard>, logon: LogonFields) -> Result<Rc<Sessio
 }
 
 async fn verify(shard: &Shard, request: LogonRequest) -> Result<LogonGrant, LogonRefusal> {
-    let verifying = shard.shared.verifier.verify(request);
-    let grant = future::or(verifying, async {
-        glommio::timer::sleep(VERIFY_TIMEOUT).await;
-        Err(LogonRefusal::new(LogonRejectReason::Unavailable, "the key store did not answer in time; retry"))
-    })
-    .await?;
+    let unavailable =
+        || LogonRefusal::new(LogonRejectReason::Unavailable, "the key store did not answer in time; retry");
+    let grant = within(VERIFY_TIMEOUT, shard.shared.verifier.verify(request)).await.ok_or_else(unavailable)??;
     if !(grant.permissions.contains(KeyPermissions::READ) || grant.permissions.contains(KeyPermissions::TRADE)) {
         return Err(LogonRefusal::new(LogonRejectReason::PermissionDenied, "the API key has neither read nor trade"));
     }
@@ -198,11 +189,16 @@ async fn reject_logon(shard: &Shard, writer: &mut WriteHalf<TcpStream>, refusal:
     let text = truncated(&refusal.text, 400);
     let rejected = codec::LogonRejected { reason: refusal.reason, text };
     let Ok(length) = cex_gateway_protocol::encode_frame(&mut frame, |buf| rejected.encode(buf)) else { return };
-    let _ = future::or(async { writer.write_all(&frame[..length]).await.ok() }, async {
-        glommio::timer::sleep(WRITE_TIMEOUT).await;
+    let _ = within(WRITE_TIMEOUT, writer.write_all(&frame[..length])).await;
+}
+
+/// `work`'s output, or `None` if it takes longer than `limit`.
+async fn within<T>(limit: Duration, work: impl std::future::Future<Output = T>) -> Option<T> {
+    future::or(async { Some(work.await) }, async {
+        glommio::timer::sleep(limit).await;
         None
     })
-    .await;
+    .await
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -260,12 +256,7 @@ async fn write_loop(session: Rc<Session>, mut writer: WriteHalf<TcpStream>, shar
             session.writer_wake.wait().await;
             continue;
         }
-        let written = future::or(async { Some(writer.write_all(&pending).await) }, async {
-            glommio::timer::sleep(WRITE_TIMEOUT).await;
-            None
-        })
-        .await;
-        match written {
+        match within(WRITE_TIMEOUT, writer.write_all(&pending)).await {
             Some(Ok(())) => {
                 shard.stats().bytes_out.fetch_add(pending.len() as u64, Ordering::Relaxed);
                 pending.clear();
