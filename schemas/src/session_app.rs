@@ -338,7 +338,7 @@ impl ResponseMapper {
             client_order_id,
             reject_reason: Some(wire(reason)?),
             rejected_command: Some(wire(command)?),
-            ..report(txid, ExecType::Rejected)
+            ..null_execution_report(txid, ExecType::Rejected)
         }))
     }
 
@@ -374,7 +374,7 @@ impl ResponseMapper {
             stop_price: order_type.is_stop().then_some(stop_price),
             leaves_qty: Some(leaves),
             cum_qty: Some(0),
-            ..report(txid, ExecType::New)
+            ..null_execution_report(txid, ExecType::New)
         })
     }
 
@@ -424,7 +424,7 @@ impl ResponseMapper {
             cum_qty: tracked.map(|order| order.cum_qty),
             trade_id: Some(trade_id),
             liquidity: Some(liquidity),
-            ..report(txid, ExecType::Trade)
+            ..null_execution_report(txid, ExecType::Trade)
         };
         let fee_asset = match side {
             Side::Buy => FeeAsset::Base,
@@ -461,7 +461,7 @@ impl ResponseMapper {
             cum_qty: tracked.map(|order| order.cum_qty),
             canceled_qty: Some(remaining),
             cancel_reason: Some(wire(reason)?),
-            ..report(txid, ExecType::Canceled)
+            ..null_execution_report(txid, ExecType::Canceled)
         })
     }
 
@@ -491,7 +491,7 @@ impl ResponseMapper {
             leaves_qty: tracked.map(|order| new_qty.saturating_sub(order.cum_qty)),
             cum_qty: tracked.map(|order| order.cum_qty),
             priority_kept: Some(wire(priority_kept)?),
-            ..report(txid, ExecType::Replaced)
+            ..null_execution_report(txid, ExecType::Replaced)
         })
     }
 
@@ -507,13 +507,13 @@ impl ResponseMapper {
             stop_price: Some(stop_price),
             last_px: Some(last_price),
             cum_qty: tracked.map(|order| order.cum_qty),
-            ..report(txid, ExecType::Triggered)
+            ..null_execution_report(txid, ExecType::Triggered)
         })
     }
 }
 
-/// An execution report with every optional field null.
-fn report(txid: u64, exec_type: ExecType) -> codec::ExecutionReport {
+/// An execution report with every optional field null: the base each report fills in.
+pub fn null_execution_report(txid: u64, exec_type: ExecType) -> codec::ExecutionReport {
     codec::ExecutionReport {
         txid,
         exec_type,

@@ -396,34 +396,9 @@ fn permission_names(permissions: codec::KeyPermissions) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use cex_gateway_protocol::null_execution_report;
 
-    fn null_report(txid: u64, exec_type: ExecType) -> codec::ExecutionReport {
-        codec::ExecutionReport {
-            txid,
-            exec_type,
-            order_id: 0,
-            client_order_id: 0,
-            symbol: None,
-            side: None,
-            order_type: None,
-            time_in_force: None,
-            price: None,
-            order_qty: None,
-            stop_price: None,
-            last_px: None,
-            last_qty: None,
-            leaves_qty: None,
-            cum_qty: None,
-            canceled_qty: None,
-            trade_id: None,
-            liquidity: None,
-            cancel_reason: None,
-            reject_reason: None,
-            rejected_command: None,
-            priority_kept: None,
-        }
-    }
+    use super::*;
 
     #[test]
     fn a_new_order_reads_as_decimals_with_the_symbol_name() {
@@ -439,7 +414,7 @@ mod tests {
             order_qty: Some(50_000_000),
             leaves_qty: Some(50_000_000),
             cum_qty: Some(0),
-            ..null_report(17, ExecType::New)
+            ..null_execution_report(17, ExecType::New)
         };
         let report = Reporter::new(&config).message(&ServerMessage::Execution(new)).unwrap();
         assert_eq!(
@@ -460,7 +435,7 @@ mod tests {
             client_order_id: 2,
             reject_reason: Some(codec::RejectReason::PriceNotTickMultiple),
             rejected_command: Some(codec::CommandKind::NewOrder),
-            ..null_report(18, ExecType::Rejected)
+            ..null_execution_report(18, ExecType::Rejected)
         };
         let line = Reporter::new(&config).message(&ServerMessage::Execution(rejected)).unwrap().line();
         assert_eq!(

@@ -19,8 +19,8 @@ pub mod logon;
 
 pub use cex_schema::codec;
 pub use cex_schema::session_app::{
-    encode_order_entry, is_order_entry, order_entry_commands, trade_tick, OrderEntryError, Response, ResponseMapper,
-    MAX_RESPONSE_BYTES,
+    encode_order_entry, is_order_entry, null_execution_report, order_entry_commands, trade_tick, OrderEntryError,
+    Response, ResponseMapper, MAX_RESPONSE_BYTES,
 };
 pub use cex_schema::{templates, DecodeError, EncodeError};
 pub use framing::{

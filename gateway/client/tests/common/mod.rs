@@ -170,28 +170,5 @@ pub fn accepted(logon: &ReceivedLogon) -> codec::LogonAccepted {
 
 /// An execution report with every optional field null.
 pub fn report(txid: u64, exec_type: codec::ExecType) -> codec::ExecutionReport {
-    codec::ExecutionReport {
-        txid,
-        exec_type,
-        order_id: 0,
-        client_order_id: 0,
-        symbol: None,
-        side: None,
-        order_type: None,
-        time_in_force: None,
-        price: None,
-        order_qty: None,
-        stop_price: None,
-        last_px: None,
-        last_qty: None,
-        leaves_qty: None,
-        cum_qty: None,
-        canceled_qty: None,
-        trade_id: None,
-        liquidity: None,
-        cancel_reason: None,
-        reject_reason: None,
-        rejected_command: None,
-        priority_kept: None,
-    }
+    cex_gateway_protocol::null_execution_report(txid, exec_type)
 }
