@@ -1,20 +1,25 @@
-//! The WebSocket market streams end to end, on a node started in-process: a trades client
-//! sees the trade two users make over REST; bad subscriptions are answered with an error on
-//! the socket, which stays usable; a depth client that follows the documented sync rules
-//! keeps a book identical to the REST snapshot through a random burst of orders.
+//! The WebSocket streams end to end, on a node started in-process: a trades client sees the
+//! trade two users make over REST; bad subscriptions are answered with an error on the
+//! socket, which stays usable; a depth client that follows the documented sync rules keeps
+//! a book identical to the REST snapshot through a random burst of orders; the user data
+//! stream, opened with a token or a signed API key, delivers every fill exactly once and
+//! keeps balances and open orders identical to REST's.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpStream};
 use std::str::FromStr;
 use std::time::Instant;
 
 use cex_identity::StaffRole;
 use cex_node::Node;
-use common::exchange::{config_in, fund, limit, login, public, register, User, PASSWORD, WAIT};
+use common::exchange::{api_key, config_in, fund, limit, login, public, register, Key, User, PASSWORD, WAIT};
+use common::http;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::client::Request;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
@@ -25,7 +30,11 @@ struct Client {
 
 impl Client {
     fn connect(rest: SocketAddr, path: &str) -> Client {
-        let (socket, _) = tungstenite::connect(format!("ws://{rest}{path}")).unwrap();
+        Client::open(format!("ws://{rest}{path}").into_client_request().unwrap())
+    }
+
+    fn open(request: Request) -> Client {
+        let (socket, _) = tungstenite::connect(request).unwrap();
         if let MaybeTlsStream::Plain(stream) = socket.get_ref() {
             stream.set_read_timeout(Some(WAIT)).unwrap();
         }
@@ -43,6 +52,22 @@ impl Client {
                 Message::Text(text) => return serde_json::from_str(text.as_str()).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("unexpected frame {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the server closes; the close code, after how many error replies.
+    fn close_code(&mut self) -> (u16, usize) {
+        let mut errors = 0;
+        loop {
+            match self.socket.read().unwrap() {
+                Message::Close(frame) => return (frame.map_or(0, |frame| frame.code.into()), errors),
+                Message::Text(text) => {
+                    let reply: Value = serde_json::from_str(text.as_str()).unwrap();
+                    assert_eq!(reply["event"], "error", "{reply}");
+                    errors += 1;
+                }
+                _ => continue,
             }
         }
     }
@@ -93,7 +118,43 @@ fn market_streams_carry_trades_refuse_bad_subscriptions_and_keep_depth_in_sync()
     trades_reach_a_subscriber(&market);
     bad_subscriptions_get_errors(&market);
     a_depth_client_keeps_the_book(&market);
+    the_user_stream_delivers_every_fill_once(&market);
     market.node.shutdown().unwrap();
+}
+
+#[test]
+fn stream_limits_cap_sockets_per_ip_and_close_a_flooding_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_in(dir.path());
+    config.limits.enabled = true;
+    (config.limits.ws_sockets_per_ip, config.limits.ws_messages_per_second) = (2, 5);
+    let node = Node::start(&config).unwrap();
+    let rest = node.rest_address();
+    let first = Client::connect(rest, "/stream/trades");
+    let mut second = Client::connect(rest, "/stream/depth");
+    match tungstenite::connect(format!("ws://{rest}/stream/ticker")) {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!((response.status().as_u16(), response.headers()["retry-after"].to_str().unwrap()), (429, "1"));
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["code"], cex_node::RATE_LIMITED_CODE, "{body}");
+        }
+        other => panic!("a third socket from one IP was not refused: {other:?}"),
+    }
+    // Once a socket closes, its place is free again (the server notices the close soon).
+    drop(first);
+    let deadline = Instant::now() + WAIT;
+    while tungstenite::connect(format!("ws://{rest}/stream/ticker")).is_err() {
+        assert!(Instant::now() < deadline, "the closed socket's place was never given back");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Past the message rate the socket is closed with 1008, after answering the ones allowed.
+    for _ in 0..20 {
+        second.send(json!({"method": "unsubscribe", "subscriptionId": 99}));
+    }
+    let (code, answered) = second.close_code();
+    assert_eq!(code, 1008);
+    assert!((5..20).contains(&answered), "{answered} messages answered before the close");
+    node.shutdown().unwrap();
 }
 
 fn trades_reach_a_subscriber(market: &Market) {
@@ -224,4 +285,137 @@ fn a_depth_client_keeps_the_book(market: &Market) {
         assert_eq!(follower.book, Book::from_snapshot(&end), "the streamed book and the REST snapshot differ");
         assert!(!end["bids"].as_array().unwrap().is_empty() && !end["asks"].as_array().unwrap().is_empty());
     });
+}
+
+/// An account as its user data stream tells it: balances, open orders, fills received.
+struct AccountFollower {
+    client: Client,
+    seq: u64,
+    balances: BTreeMap<String, (Decimal, Decimal)>,
+    open_orders: BTreeSet<u64>,
+    fills: BTreeSet<u64>,
+}
+
+impl AccountFollower {
+    fn by_token(rest: SocketAddr, token: &str) -> AccountFollower {
+        let mut request = format!("ws://{rest}/stream/user").into_client_request().unwrap();
+        request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
+        AccountFollower::start(Client::open(request))
+    }
+
+    fn by_key(rest: SocketAddr, key: &Key) -> AccountFollower {
+        let mut request = format!("ws://{rest}/stream/user?{}", key.signed_query("")).into_client_request().unwrap();
+        request.headers_mut().insert("X-MBX-APIKEY", key.api_key.parse().unwrap());
+        AccountFollower::start(Client::open(request))
+    }
+
+    fn start(mut client: Client) -> AccountFollower {
+        let snapshot = client.next();
+        assert_eq!(snapshot["event"], "snapshot", "{snapshot}");
+        let mut follower = AccountFollower {
+            client,
+            seq: snapshot["seq"].as_u64().unwrap(),
+            balances: BTreeMap::new(),
+            open_orders: BTreeSet::new(),
+            fills: BTreeSet::new(),
+        };
+        follower.take_balances(&snapshot["balances"]);
+        follower.take_orders(&snapshot["openOrders"]);
+        follower
+    }
+
+    fn take_balances(&mut self, rows: &Value) {
+        for row in rows.as_array().unwrap() {
+            let asset = row["asset"].as_str().unwrap().to_string();
+            self.balances.insert(asset, (dec(&row["available"]), dec(&row["frozen"])));
+        }
+    }
+
+    fn take_orders(&mut self, orders: &Value) {
+        for order in orders.as_array().unwrap() {
+            let id = order["orderId"].as_u64().unwrap();
+            match order["status"].as_str().unwrap() {
+                "NEW" | "PARTIALLY_FILLED" => self.open_orders.insert(id),
+                _ => self.open_orders.remove(&id),
+            };
+        }
+    }
+
+    /// Applies updates until one shows order `order_id`: the stream is in sequence order, so
+    /// every command before it has been delivered.
+    fn follow_until_order(&mut self, order_id: u64) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(Instant::now() < deadline, "order {order_id} never came on the user stream");
+            let update = self.client.next();
+            assert_eq!(update["event"], "accountUpdate", "{update}");
+            let seq = update["seq"].as_u64().unwrap();
+            assert!(seq > self.seq, "sequence {seq} after {}", self.seq);
+            self.seq = seq;
+            for fill in update["fills"].as_array().unwrap() {
+                let trade_id = fill["tradeId"].as_u64().unwrap();
+                assert!(self.fills.insert(trade_id), "trade {trade_id} delivered twice");
+            }
+            self.take_balances(&update["balances"]);
+            self.take_orders(&update["orders"]);
+            if update["orders"].as_array().unwrap().iter().any(|order| order["orderId"] == order_id) {
+                return;
+            }
+        }
+    }
+
+    /// Checks the followed account against REST, and that the fills received are exactly
+    /// the trades REST lists beyond `before`.
+    fn assert_matches_rest(&self, rest: SocketAddr, user: &User, before: &BTreeSet<u64>) {
+        let balances = get(rest, "/api/v1/account/balance", user);
+        let mut expected = BTreeMap::new();
+        for row in balances["balances"].as_array().unwrap() {
+            expected.insert(row["asset"].as_str().unwrap().to_string(), (dec(&row["available"]), dec(&row["frozen"])));
+        }
+        assert_eq!(self.balances, expected, "streamed balances differ from REST");
+        let open = get(rest, "/api/v1/orders/open?limit=500", user);
+        let open: BTreeSet<u64> =
+            open["orders"].as_array().unwrap().iter().map(|o| o["orderId"].as_u64().unwrap()).collect();
+        assert_eq!(self.open_orders, open, "streamed open orders differ from REST");
+        let new_trades: BTreeSet<u64> = trade_ids(rest, user).difference(before).copied().collect();
+        assert!(!new_trades.is_empty());
+        assert_eq!(self.fills, new_trades, "the stream's fills are not exactly the new trades");
+    }
+}
+
+fn get(rest: SocketAddr, path: &str, user: &User) -> Value {
+    let (status, reply) = http(rest, "GET", path, None, Some(&user.token));
+    assert_eq!(status, 200, "{path}: {reply}");
+    reply
+}
+
+fn trade_ids(rest: SocketAddr, user: &User) -> BTreeSet<u64> {
+    let trades = get(rest, "/api/v1/trades?limit=1000", user);
+    trades["trades"].as_array().unwrap().iter().map(|trade| trade["tradeId"].as_u64().unwrap()).collect()
+}
+
+fn the_user_stream_delivers_every_fill_once(market: &Market) {
+    match tungstenite::connect(format!("ws://{}/stream/user", market.rest)) {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 401),
+        other => panic!("an anonymous user stream was not refused: {other:?}"),
+    }
+    let key = api_key(market.rest, &market.bob, &["read"]);
+    let (alice, bob) = (&market.alice, &market.bob);
+    let before = [trade_ids(market.rest, alice), trade_ids(market.rest, bob)];
+    let mut followers =
+        [AccountFollower::by_token(market.rest, &alice.token), AccountFollower::by_key(market.rest, &key)];
+    // The stream takes no requests, and says so without closing.
+    followers[0].client.send(json!({"method": "subscribe"}));
+    assert_eq!(followers[0].client.next()["event"], "error");
+
+    burst(market.rest, alice, bob, 60);
+    // One last order each, away from the burst's prices so it rests: once the stream shows
+    // it, it has shown everything before it.
+    let markers = [limit(market.rest, alice, "SELL", "50500", "0.1"), limit(market.rest, bob, "BUY", "49500", "0.1")];
+    for ((follower, marker), (user, before)) in
+        followers.iter_mut().zip(&markers).zip([alice, bob].into_iter().zip(&before))
+    {
+        follower.follow_until_order(marker["order"]["orderId"].as_u64().unwrap());
+        follower.assert_matches_rest(market.rest, user, before);
+    }
 }

@@ -11,10 +11,9 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use cex_identity::signing::sign_hex;
 use cex_identity::StaffRole;
 use cex_node::Node;
-use common::exchange::{config_in, fund, limit, login, public, register, User, PASSWORD, WAIT};
+use common::exchange::{api_key, config_in, fund, limit, login, public, register, Key, User, PASSWORD, WAIT};
 use common::{http, request};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -27,25 +26,10 @@ fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"))).unwrap()
 }
 
-struct Key {
-    api_key: String,
-    secret: String,
-}
-
-fn api_key(rest: SocketAddr, user: &User, permissions: &[&str]) -> Key {
-    let body = json!({"label": "bot", "permissions": permissions});
-    let (status, reply) = http(rest, "POST", "/api/v1/security/api-key", Some(&body), Some(&user.token));
-    assert_eq!(status, 201, "{reply}");
-    Key { api_key: reply["apiKey"].as_str().unwrap().into(), secret: reply["secretKey"].as_str().unwrap().into() }
-}
-
 /// A request signed with `key`, now.
 fn signed(rest: SocketAddr, method: &str, path: &str, key: &Key, body: &str) -> (u16, Value) {
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    let query = format!("timestamp={now_ms}&recvWindow=5000");
-    let signature = sign_hex(&key.secret, format!("{query}{body}").as_bytes());
     let header = format!("X-MBX-APIKEY: {}", key.api_key);
-    request(rest, method, &format!("{path}?{query}&signature={signature}"), body, &[&header])
+    request(rest, method, &format!("{path}?{}", key.signed_query(body)), body, &[&header])
 }
 
 fn get(rest: SocketAddr, path: &str, user: &User) -> Value {
@@ -307,6 +291,7 @@ fn rate_limits_refuse_a_burst_per_user_and_per_ip() {
         user_per_second: 1,
         user_burst: 4,
         max_tracked: 100,
+        ..cex_config::LimitSettings::default()
     };
     let node = Node::start(&config).unwrap();
     let rest = node.rest_address();

@@ -1,5 +1,7 @@
 //! `[limits]`: the REST API's rate limits, a token bucket per client IP and one per
-//! authenticated user. The node's rate-limit layer reads it.
+//! authenticated user, which the node's rate-limit layer reads; and the WebSocket streams'
+//! caps (open sockets per IP and per user, client messages per socket), which the streams
+//! read. A WebSocket's opening request is a REST request and counts against the buckets.
 
 use serde::Deserialize;
 
@@ -20,6 +22,12 @@ pub struct LimitSettings {
     pub user_burst: u32,
     /// Buckets kept per kind (IPs, users); idle ones are evicted first, so memory is bounded.
     pub max_tracked: usize,
+    /// WebSocket streams (market and user) one client IP may hold open at once.
+    pub ws_sockets_per_ip: u32,
+    /// User data streams one user may hold open at once.
+    pub ws_user_streams_per_user: u32,
+    /// Messages a client may send on one socket per second; past it the socket is closed.
+    pub ws_messages_per_second: u32,
 }
 
 impl Default for LimitSettings {
@@ -31,6 +39,9 @@ impl Default for LimitSettings {
             user_per_second: 20,
             user_burst: 40,
             max_tracked: 100_000,
+            ws_sockets_per_ip: 100,
+            ws_user_streams_per_user: 10,
+            ws_messages_per_second: 10,
         }
     }
 }
@@ -43,6 +54,9 @@ impl LimitSettings {
             ("limits.user_per_second", u64::from(self.user_per_second)),
             ("limits.user_burst", u64::from(self.user_burst)),
             ("limits.max_tracked", self.max_tracked as u64),
+            ("limits.ws_sockets_per_ip", u64::from(self.ws_sockets_per_ip)),
+            ("limits.ws_user_streams_per_user", u64::from(self.ws_user_streams_per_user)),
+            ("limits.ws_messages_per_second", u64::from(self.ws_messages_per_second)),
         ];
         for (key, value) in positive {
             if value == 0 {

@@ -70,6 +70,20 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
     })
 }
 
+/// The API code of a refusal for rate (the node's REST buckets, the streams' socket caps):
+/// the first of 1800–1899, which neither identity (1000–1699) nor trading (2000 and up) uses.
+pub const RATE_LIMITED_CODE: u32 = 1800;
+
+/// The refusal for rate: 429, `{"code": 1800, "msg"}` and `Retry-After` in whole seconds,
+/// rounded up so a client that waits that long is let in.
+pub fn too_many_requests(wait: std::time::Duration) -> Response {
+    let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let body = ErrorBody { code: RATE_LIMITED_CODE, msg: format!("too many requests: retry after {seconds} s") };
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    response
+}
+
 /// JSON 404 and 405 for a router (apply once, on the outermost router).
 pub fn with_json_fallbacks(router: Router) -> Router {
     router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
@@ -1284,4 +1298,19 @@ async fn openapi_json(State(id): Shared, served: Option<Extension<ServedDocument
 )]
 async fn docs_page() -> Response {
     crate::openapi::docs_page()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_rate_refusal_says_when_to_retry() {
+        let response = too_many_requests(Duration::from_millis(1_200));
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(too_many_requests(Duration::from_millis(10)).headers()[header::RETRY_AFTER], "1");
+    }
 }

@@ -23,10 +23,10 @@ use cex_journal::{DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
 use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel};
 
+pub use cex_identity::http::RATE_LIMITED_CODE;
 pub use engine_client::{ClientError, EngineClient};
 pub use gateway::gateway_config;
 pub use http::HttpServer;
-pub use limits::RATE_LIMITED_CODE;
 pub use refdata::{Applied, RefdataError};
 pub use rest::identity_config;
 

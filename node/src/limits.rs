@@ -18,20 +18,17 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use cex_config::LimitSettings;
 use cex_identity::authz::UserCheck;
+use cex_identity::http::too_many_requests;
 use serde_json::json;
 
-/// The API code of a refusal for rate: the first of 1800–1899, which neither identity
-/// (1000–1699) nor trading (2000 and up) uses.
-pub const RATE_LIMITED_CODE: u32 = 1800;
-
-/// `router` behind the limits `settings` set; unchanged if they are off.
 pub fn layer(router: Router, settings: &LimitSettings) -> Router {
     if !settings.enabled {
         return router;
     }
     let limits = Arc::new(Limits::new(settings));
     let users = limits.clone();
-    let check = UserCheck(Arc::new(move |user_id| users.users.take(user_id, Instant::now()).err().map(too_many)));
+    let check =
+        UserCheck(Arc::new(move |user_id| users.users.take(user_id, Instant::now()).err().map(too_many_requests)));
     router.layer(middleware::from_fn_with_state((limits, check), limit))
 }
 
@@ -39,20 +36,11 @@ async fn limit(State((limits, check)): State<(Arc<Limits>, UserCheck)>, mut requ
     let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     if let Some(ip) = ip {
         if let Err(wait) = limits.ips.take(ip, Instant::now()) {
-            return too_many(wait);
+            return too_many_requests(wait);
         }
     }
     request.extensions_mut().insert(check);
     next.run(request).await
-}
-
-/// The refusal: `Retry-After` rounds up, so a client that waits that long gets a token.
-fn too_many(wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let body = json!({"code": RATE_LIMITED_CODE, "msg": format!("too many requests: retry after {seconds} s")});
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    response
 }
 
 struct Limits {
@@ -172,13 +160,5 @@ mod tests {
         // Ten seconds on, every bucket is full again: one insert forgets them all.
         buckets.take(5_000, start + Duration::from_secs(10)).unwrap();
         assert_eq!(buckets.tracked(), 1);
-    }
-
-    #[test]
-    fn the_refusal_says_when_to_retry() {
-        let response = too_many(Duration::from_millis(1_200));
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
-        assert_eq!(too_many(Duration::from_millis(10)).headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -59,7 +59,7 @@ pub fn start(config: &NodeConfig, engine: Arc<EngineClient>, model: Arc<SharedRe
     identity.attach_balances(trading.clone());
     let address = config.network.rest_addr();
     let listener = std::net::TcpListener::bind(address).map_err(|error| format!("cannot bind {address}: {error}"))?;
-    let (app, _) = cex_trading::router(&identity, &trading).map_err(|error| error.to_string())?;
+    let (app, _) = cex_trading::router(&identity, &trading, &config.limits).map_err(|error| error.to_string())?;
     let app = crate::limits::layer(app, &config.limits);
     let handle = runtime.handle().clone();
     let server = HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())?;

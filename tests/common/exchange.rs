@@ -81,3 +81,28 @@ pub fn limit(rest: SocketAddr, user: &User, side: &str, price: &str, quantity: &
     assert_eq!(status, 200, "{reply}");
     reply
 }
+
+/// An API key and its secret.
+pub struct Key {
+    pub api_key: String,
+    pub secret: String,
+}
+
+impl Key {
+    /// The query string of a request signed now with this key: `timestamp`, `recvWindow`
+    /// and the `signature` over them and `body`.
+    pub fn signed_query(&self, body: &str) -> String {
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        let query = format!("timestamp={now_ms}&recvWindow=5000");
+        let signature = cex_identity::signing::sign_hex(&self.secret, format!("{query}{body}").as_bytes());
+        format!("{query}&signature={signature}")
+    }
+}
+
+/// A new API key of `user` with `permissions`.
+pub fn api_key(rest: SocketAddr, user: &User, permissions: &[&str]) -> Key {
+    let body = json!({"label": "bot", "permissions": permissions});
+    let (status, reply) = http(rest, "POST", "/api/v1/security/api-key", Some(&body), Some(&user.token));
+    assert_eq!(status, 201, "{reply}");
+    Key { api_key: reply["apiKey"].as_str().unwrap().into(), secret: reply["secretKey"].as_str().unwrap().into() }
+}

@@ -221,6 +221,16 @@ pub struct BalanceJson {
     frozen: String,
 }
 
+impl BalanceJson {
+    pub(crate) fn new(markets: &Markets, asset: AssetId, balance: cex_projections::Balance) -> BalanceJson {
+        BalanceJson {
+            asset: markets.asset_name(asset),
+            available: markets.format_asset(asset, balance.available),
+            frozen: markets.format_asset(asset, balance.frozen),
+        }
+    }
+}
+
 /// Your balances.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -251,15 +261,7 @@ pub(crate) async fn balance(
         return Err(TradingError::invalid("accountType: SPOT is the only account type"));
     }
     let balances = trading.model.read(|model| model.projections().accounts().balances(user.engine_account));
-    let markets = &trading.markets;
-    let balances = balances
-        .iter()
-        .map(|row| BalanceJson {
-            asset: markets.asset_name(row.asset),
-            available: markets.format_asset(row.asset, row.balance.available),
-            frozen: markets.format_asset(row.asset, row.balance.frozen),
-        })
-        .collect();
+    let balances = balances.iter().map(|row| BalanceJson::new(&trading.markets, row.asset, row.balance)).collect();
     Ok(Json(Balances { account_type: "SPOT", balances }))
 }
 

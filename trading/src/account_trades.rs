@@ -25,6 +25,17 @@ pub struct AccountTrade {
 }
 
 impl AccountTrade {
+    /// Both sides of every trade in `events`, each as its account sees it.
+    pub fn of_events(events: &[Event], time_ns: u64) -> impl Iterator<Item = (AccountId, AccountTrade)> + '_ {
+        events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::Trade(trade) => Some(trade),
+                _ => None,
+            })
+            .flat_map(move |trade| AccountTrade::both_sides(trade, time_ns))
+    }
+
     /// Both sides of a trade: the maker's, then the taker's.
     fn both_sides(trade: &Trade, time_ns: u64) -> [(AccountId, AccountTrade); 2] {
         let side = |order_id, side, fee, is_maker| AccountTrade {
@@ -63,16 +74,18 @@ impl AccountTrades {
     /// Takes in one command's events at its timestamp.
     pub fn apply(&mut self, ts_ns: u64, events: &[Event]) {
         self.now_ns = self.now_ns.max(ts_ns);
-        for event in events {
-            let EventBody::Trade(trade) = &event.body else { continue };
-            for (account, side) in AccountTrade::both_sides(trade, self.now_ns) {
-                let kept = self.accounts.entry(account).or_default();
-                kept.push_back(side);
-                while kept.len() > self.cap {
-                    kept.pop_front();
-                }
+        for (account, side) in AccountTrade::of_events(events, self.now_ns) {
+            let kept = self.accounts.entry(account).or_default();
+            kept.push_back(side);
+            while kept.len() > self.cap {
+                kept.pop_front();
             }
         }
+    }
+
+    /// The time of the latest command taken in: what its trades are stamped with.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
     }
 
     /// The account's kept trades, oldest first.

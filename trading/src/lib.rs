@@ -14,6 +14,7 @@
 //! - Amounts are decimal strings, converted exactly at the edge ([`markets`]).
 
 pub mod account;
+pub mod account_feed;
 pub mod account_trades;
 pub mod admin;
 pub mod entry;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::{Extension, Router};
+use cex_config::LimitSettings;
 use cex_identity::authz::{Policy, RouteInfo, SecureRouter};
 use cex_identity::openapi::ServedDocument;
 use cex_identity::{Identity, Permission, StaffRole};
@@ -127,13 +129,18 @@ pub fn routes(identity: &Arc<Identity>) -> SecureRouter<Arc<Trading>> {
         .route("QueryTradingVolume", M::GET, "/api/v1/volume", Public, market::volume)
         .route("QueryVolumeRanking", M::GET, "/api/v1/volume/ranking", Public, market::volume_ranking)
         .route("AdjustBalance", M::POST, "/api/admin/accounts/{id}/adjust", admin, admin::adjust)
+        .route("SubscribeUserData", M::GET, "/stream/user", read, streams::user::open)
 }
 
 /// Identity's routes and the trading routes in one router with one route table, the JSON
 /// 404/405, the body limit, and the combined OpenAPI document served at
-/// `/api/docs/openapi.json`, and the WebSocket market streams at `/stream/...`. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
-pub fn router(identity: &Arc<Identity>, trading: &Arc<Trading>) -> TradingResult<(Router, Vec<RouteInfo>)> {
+/// `/api/docs/openapi.json`, and the WebSocket streams at `/stream/...`, their sockets
+/// capped as `limits` says. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`.
+pub fn router(
+    identity: &Arc<Identity>,
+    trading: &Arc<Trading>,
+    limits: &LimitSettings,
+) -> TradingResult<(Router, Vec<RouteInfo>)> {
     let secure = cex_identity::http::routes(identity)
         .with_state::<()>(identity.clone())
         .merge(routes(identity).with_state(trading.clone()));
@@ -141,6 +148,7 @@ pub fn router(identity: &Arc<Identity>, trading: &Arc<Trading>) -> TradingResult
     let document = ServedDocument::new(&openapi::document(&table))?;
     let router = router
         .merge(streams::router(trading))
+        .layer(Extension(Arc::new(streams::SocketCaps::new(limits))))
         .layer(DefaultBodyLimit::max(identity.config().max_body_bytes))
         .layer(Extension(document));
     Ok((cex_identity::http::with_json_fallbacks(router), table))

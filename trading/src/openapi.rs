@@ -35,12 +35,14 @@ use crate::error::code_table;
         crate::market::volume,
         crate::market::volume_ranking,
         crate::admin::adjust,
+        crate::streams::user::open,
     ),
     tags(
         (name = "orders", description = "Placing, cancelling and modifying orders: the engine's verdict, synchronously"),
         (name = "account", description = "Your orders, trades, balances and their value"),
         (name = "market", description = "Public market data: depth, trades, klines, tickers, assets, volume"),
         (name = "admin", description = "Staff operations on accounts"),
+        (name = "streams", description = "WebSocket streams that need authentication: your orders, fills and balances"),
     )
 )]
 pub struct TradingApi;

@@ -16,7 +16,8 @@ use cex_engine::{Event, OrderId};
 use cex_projections::{DepthDiff, OrderView, ProjectionConfig, Projections, PublicTrade};
 use tokio::sync::{broadcast, watch};
 
-use crate::account_trades::AccountTrades;
+use crate::account_feed::{AccountFeed, AccountUpdate};
+use crate::account_trades::{AccountTrade, AccountTrades};
 
 /// How much history the read model keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,10 @@ pub struct ReadModel {
     /// Market updates applied but not yet published; [`SharedReadModel::update`] drains it
     /// after releasing the lock.
     outbox: Vec<Arc<MarketUpdate>>,
+    /// Whether to build account updates: only while some user stream listens.
+    collect_accounts: bool,
+    /// Account updates applied but not yet published, drained like `outbox`.
+    account_outbox: Vec<Arc<AccountUpdate>>,
 }
 
 impl ReadModel {
@@ -75,6 +80,8 @@ impl ReadModel {
             recent: VecDeque::new(),
             recent_cap: config.recent_commands,
             outbox: Vec::new(),
+            collect_accounts: false,
+            account_outbox: Vec::new(),
         }
     }
 
@@ -88,6 +95,11 @@ impl ReadModel {
         self.account_trades.apply(ts_ns, events);
         if !changes.depth.is_empty() || !changes.trades.is_empty() {
             self.outbox.push(Arc::new(MarketUpdate { seq, depth: changes.depth, trades: changes.trades }));
+        }
+        if self.collect_accounts {
+            let fills = AccountTrade::of_events(events, self.account_trades.now_ns());
+            let updates = AccountUpdate::split(seq, ts_ns, &changes.accounts, fills);
+            self.account_outbox.extend(updates.into_iter().map(Arc::new));
         }
         if !changes.accounts.orders.is_empty() && self.recent_cap > 0 {
             self.recent.push_back((seq, changes.accounts.orders));
@@ -118,21 +130,24 @@ impl ReadModel {
     }
 }
 
-/// The read model behind a lock, with its applied sequence and market updates published.
+/// The read model behind a lock, with its applied sequence, market updates and account
+/// updates published.
 #[derive(Debug)]
 pub struct SharedReadModel {
     model: RwLock<ReadModel>,
     applied: watch::Sender<u64>,
     market: broadcast::Sender<Arc<MarketUpdate>>,
+    accounts: AccountFeed,
 }
 
 impl SharedReadModel {
     pub fn new(mut model: ReadModel) -> SharedReadModel {
         // What was applied before sharing had no subscriber to go to.
         model.outbox.clear();
+        model.account_outbox.clear();
         let applied = watch::Sender::new(model.last_seq());
         let (market, _) = broadcast::channel(MARKET_UPDATES_BUFFERED);
-        SharedReadModel { model: RwLock::new(model), applied, market }
+        SharedReadModel { model: RwLock::new(model), applied, market, accounts: AccountFeed::default() }
     }
 
     /// The market updates applied from now on, in sequence order. The channel is bounded:
@@ -141,21 +156,32 @@ impl SharedReadModel {
         self.market.subscribe()
     }
 
+    /// One account's updates applied from now on, in sequence order; bounded like the
+    /// market updates (see [`crate::account_feed`]).
+    pub fn account_updates(&self, account: cex_engine::AccountId) -> broadcast::Receiver<Arc<AccountUpdate>> {
+        self.accounts.subscribe(account)
+    }
+
     /// Changes the model under the write lock (the writer applies a batch of commands at
     /// once), then publishes how far it got and the market updates. Publishing after the
     /// lock is released means a stream that subscribes and then reads a snapshot never
     /// misses an update the snapshot lacks. Sending never blocks the writer.
     pub fn update<R>(&self, change: impl FnOnce(&mut ReadModel) -> R) -> R {
-        let (result, last_seq, updates) = {
+        let (result, last_seq, updates, account_updates) = {
             // The model's methods do not panic, so a poisoned lock still holds a whole model.
             let mut model = self.model.write().unwrap_or_else(PoisonError::into_inner);
+            // Asked under the lock: a stream that subscribes later reads its snapshot after
+            // this batch, so it misses nothing the batch did not collect.
+            model.collect_accounts = self.accounts.any_listener();
             let result = change(&mut model);
-            (result, model.last_seq(), std::mem::take(&mut model.outbox))
+            let account_updates = std::mem::take(&mut model.account_outbox);
+            (result, model.last_seq(), std::mem::take(&mut model.outbox), account_updates)
         };
         for update in updates {
             // An error only means nobody is subscribed.
             let _ = self.market.send(update);
         }
+        self.accounts.publish(account_updates);
         self.applied.send_if_modified(|applied| {
             let advanced = last_seq > *applied;
             *applied = (*applied).max(last_seq);

@@ -45,6 +45,7 @@ const MATRIX: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/volume", Who::Anyone),
     ("GET", "/api/v1/volume/ranking", Who::Anyone),
     ("POST", "/api/admin/accounts/{id}/adjust", Who::Admin),
+    ("GET", "/stream/user", Who::Read),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,35 +3,23 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::SplitStream;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::time::{interval, Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
+use super::caps::SocketPermit;
+use super::socket::{End, Keepalive, MessageRate, Reply, Socket, CLOSE_GOING_AWAY, CLOSE_POLICY};
 use super::subscription::{StreamKind, SubscribeParams, Topic};
 use crate::read_model::MarketUpdate;
 use crate::{Trading, TradingError};
 
-/// How often the server pings; a client silent (no pong, no message) for two of these is
-/// taken for dead and closed.
-pub const PING_EVERY: Duration = Duration::from_secs(20);
-
-/// A send that takes longer than this means the client does not read: it is closed rather
-/// than left to hold the socket's updates.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Subscriptions one socket may hold, so a client cannot grow the server's work unbounded.
 pub const MAX_SUBSCRIPTIONS: usize = 64;
-
-/// WebSocket close codes (RFC 6455): policy violation for a slow consumer, going away for
-/// a dead one.
-const CLOSE_POLICY: u16 = 1008;
-const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// A client's message on an open socket.
 #[derive(Debug, Deserialize)]
@@ -50,21 +38,6 @@ enum Request {
     },
 }
 
-/// The server's reply to a request, or an unrequested error.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Reply {
-    event: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    subscription_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg: Option<String>,
-}
-
 /// A market push for one subscription.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -75,29 +48,32 @@ struct Push<'a> {
     data: Value,
 }
 
-/// Why a session ends.
-enum End {
-    /// The client closed, or the socket failed: nothing more to send.
-    Gone,
-    /// The server closes with this code and reason.
-    Close(u16, String),
-}
-
 struct Session {
     trading: Arc<Trading>,
     kind: StreamKind,
     topics: BTreeMap<u64, Topic>,
     next_id: u64,
-    sink: SplitSink<WebSocket, Message>,
+    socket: Socket,
+    rate: MessageRate,
 }
 
-/// Serves one socket until the client leaves, lags or goes silent. `initial` is the
-/// subscription from the upgrade's query string, if it named a symbol.
-pub async fn run(socket: WebSocket, trading: Arc<Trading>, kind: StreamKind, initial: Option<SubscribeParams>) {
+/// Serves one socket until the client leaves, lags, goes silent or floods. `initial` is the
+/// subscription from the upgrade's query string, if it named a symbol. The permit holds the
+/// socket's place under the caps until it ends.
+pub async fn run(
+    socket: WebSocket,
+    trading: Arc<Trading>,
+    kind: StreamKind,
+    initial: Option<SubscribeParams>,
+    permit: SocketPermit,
+    messages_per_second: u32,
+) {
     // Subscribe before anything is read from the model, so no update after it is missed.
     let mut updates = trading.model().market_updates();
     let (sink, mut stream) = socket.split();
-    let mut session = Session { trading, kind, topics: BTreeMap::new(), next_id: 1, sink };
+    let socket = Socket::new(sink);
+    let rate = MessageRate::new(messages_per_second);
+    let mut session = Session { trading, kind, topics: BTreeMap::new(), next_id: 1, socket, rate };
     let mut end = match initial {
         Some(params) => session.subscribe(None, &params).await,
         None => Ok(()),
@@ -105,10 +81,8 @@ pub async fn run(socket: WebSocket, trading: Arc<Trading>, kind: StreamKind, ini
     if end.is_ok() {
         end = session.serve(&mut updates, &mut stream).await;
     }
-    if let Err(End::Close(code, reason)) = end {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-        let _ = tokio::time::timeout(SEND_TIMEOUT, session.sink.send(Message::Close(Some(frame)))).await;
-    }
+    session.socket.finish(end, &mut stream).await;
+    drop(permit);
 }
 
 impl Session {
@@ -117,22 +91,15 @@ impl Session {
         updates: &mut tokio::sync::broadcast::Receiver<Arc<MarketUpdate>>,
         stream: &mut SplitStream<WebSocket>,
     ) -> Result<(), End> {
-        let mut pings = interval(PING_EVERY);
-        pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut heard = Instant::now();
+        let mut keepalive = Keepalive::new();
         loop {
             tokio::select! {
                 update = updates.recv() => self.on_update(update).await?,
                 message = stream.next() => {
-                    heard = Instant::now();
+                    keepalive.heard();
                     self.on_message(message).await?;
                 }
-                _ = pings.tick() => {
-                    if heard.elapsed() > 2 * PING_EVERY {
-                        return Err(End::Close(CLOSE_GOING_AWAY, "no pong: keepalive timed out".into()));
-                    }
-                    self.send(Message::Ping(Default::default())).await?;
-                }
+                _ = keepalive.due() => keepalive.ping(&mut self.socket).await?,
             }
         }
     }
@@ -161,7 +128,7 @@ impl Session {
             }
         }
         for text in texts {
-            self.send(Message::Text(text.into())).await?;
+            self.socket.send(Message::Text(text.into())).await?;
         }
         Ok(())
     }
@@ -174,8 +141,14 @@ impl Session {
     async fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Result<(), End> {
         match message {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Err(End::Gone),
-            Some(Ok(Message::Text(text))) => self.on_request(text.as_str()).await,
-            Some(Ok(Message::Binary(_))) => self.error(None, TradingError::invalid("messages are JSON text")).await,
+            Some(Ok(Message::Text(text))) => {
+                self.rate.take(Instant::now())?;
+                self.on_request(text.as_str()).await
+            }
+            Some(Ok(Message::Binary(_))) => {
+                self.rate.take(Instant::now())?;
+                self.error(None, TradingError::invalid("messages are JSON text")).await
+            }
             // axum answers pings itself; any frame at all shows the client is alive.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
         }
@@ -219,26 +192,10 @@ impl Session {
     }
 
     async fn error(&mut self, id: Option<u64>, error: TradingError) -> Result<(), End> {
-        let reply = Reply { event: "error", id, subscription_id: None, code: Some(error.code), msg: Some(error.msg) };
-        self.reply(reply).await
+        self.reply(Reply::error(id, error)).await
     }
 
     async fn reply(&mut self, reply: Reply) -> Result<(), End> {
-        let text = serde_json::to_string(&reply).unwrap_or_default();
-        self.send(Message::Text(text.into())).await
-    }
-
-    async fn send(&mut self, message: Message) -> Result<(), End> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Gone),
-            Err(_) => Err(End::Close(CLOSE_POLICY, "slow consumer: a send timed out".into())),
-        }
-    }
-}
-
-impl Reply {
-    fn ok(event: &'static str, id: Option<u64>, subscription_id: u64) -> Reply {
-        Reply { event, id, subscription_id: Some(subscription_id), code: None, msg: None }
+        self.socket.send_json(&reply).await
     }
 }

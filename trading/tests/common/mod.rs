@@ -127,7 +127,7 @@ impl Harness {
         let identity = Identity::open_with(config, exchange.clone(), sink, clock.clone()).await.unwrap();
         let trading = Trading::open(identity.clone(), Markets::new(&node), model, exchange.clone()).await.unwrap();
         identity.attach_balances(trading.clone());
-        let (router, routes) = cex_trading::router(&identity, &trading).unwrap();
+        let (router, routes) = cex_trading::router(&identity, &trading, &node.limits).unwrap();
         Harness { name, identity, trading, exchange, router, routes, clock, _data_dir: data_dir }
     }
 
