@@ -12,15 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
+use axum::response::Response;
+use axum::Router;
 use cex_config::LimitSettings;
 use cex_identity::authz::UserCheck;
 use cex_identity::http::too_many_requests;
-use serde_json::json;
 
+/// `router` behind the limits `settings` set; unchanged if they are off.
 pub fn layer(router: Router, settings: &LimitSettings) -> Router {
     if !settings.enabled {
         return router;
