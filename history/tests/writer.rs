@@ -134,7 +134,8 @@ async fn a_crash_mid_batch_resumes_without_loss_or_duplicates() {
 
         // The ledger's deltas add up to the engine's balances, and so does the writer's table.
         let sums = sqlx::query(
-            "SELECT account, asset, SUM(available_delta) AS available, SUM(frozen_delta) AS frozen \
+            "SELECT account, asset, CAST(SUM(available_delta) AS BIGINT) AS available, \
+             CAST(SUM(frozen_delta) AS BIGINT) AS frozen \
              FROM ledger_entries GROUP BY account, asset",
         )
         .fetch_all(store.pool())
