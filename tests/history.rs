@@ -173,8 +173,10 @@ fn history_survives_restarts_and_serves_snapshots_and_exports() {
     let node = start(dir.path(), ports);
     let (_, again) = export(rest, &bob, &trades);
     assert_eq!(again, lines, "no trade written twice after a restart");
+    // Klines open at or after `startTime`: from the day's start, the day's kline is in.
+    let day = range.0 - range.0 % 86_400_000;
     let klines =
-        json!({"symbol": "BTC-USDT", "dataType": "klines", "interval": "1d", "startTime": range.0, "endTime": range.1});
+        json!({"symbol": "BTC-USDT", "dataType": "klines", "interval": "1d", "startTime": day, "endTime": range.1});
     let (_, bars) = export(rest, &alice, &klines);
     assert_eq!(
         bars[0],
