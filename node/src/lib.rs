@@ -6,6 +6,7 @@
 
 mod engine_client;
 mod gateway;
+mod history;
 mod http;
 mod limits;
 mod metrics;
@@ -40,6 +41,7 @@ pub enum NodeError {
     Projections(std::io::Error),
     Rest(String),
     Gateway(cex_gateway::GatewayError),
+    History(String),
     Shutdown(DurableError),
 }
 
@@ -54,6 +56,7 @@ impl std::fmt::Display for NodeError {
             NodeError::Projections(error) => write!(f, "cannot start the read model's thread: {error}"),
             NodeError::Rest(why) => write!(f, "REST port: {why}"),
             NodeError::Gateway(error) => write!(f, "binary gateway: {error}"),
+            NodeError::History(why) => write!(f, "history store: {why}"),
             NodeError::Shutdown(error) => write!(f, "shutdown failed: {error}"),
         }
     }
@@ -64,6 +67,7 @@ impl std::error::Error for NodeError {}
 pub struct Node {
     runtime: Runtime,
     projector: projector::Projector,
+    history: Option<cex_history::HistoryFollower>,
     rest: HttpServer,
     gateway: Gateway,
     ops: HttpServer,
@@ -88,15 +92,18 @@ impl Node {
         if !added.is_empty() {
             tracing::info!(commands = added.len(), "added the config's new assets and symbols");
         }
+        let engine_last_seq = durable.engine().last_seq();
         let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
         let sidecars = builder.producer("sidecars").map_err(NodeError::Runtime)?;
         let sidecar_answers = builder.consumer("sidecars", ConsumerOptions::default());
         let (model, projections_feed) = read_model(&mut builder, &added);
+        let history = history::register(config, &mut builder, engine_last_seq)?;
         let gateway_rings = gateway::register_rings(&mut builder, config).map_err(NodeError::Runtime)?;
         let events_dir = builder.events_dir();
         let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
         let runtime = builder.start().map_err(NodeError::Runtime)?;
         let projector = projector::Projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
+        let history = history.map(history::PendingHistory::start).transpose()?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
         let rest = rest::start(config, Arc::new(engine), model.clone()).map_err(NodeError::Rest)?;
         tracing::info!(address = %rest.server.address(), "REST: identity and trading (docs/IDENTITY.md, docs/TRADING_API.md)");
@@ -104,10 +111,11 @@ impl Node {
         let gateway =
             Gateway::start(gateway_config(config), gateway_rings, verifier, events_dir).map_err(NodeError::Gateway)?;
         let ops_addr = config.network.ops_addr();
-        let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats(), model)
+        let progress = history.as_ref().map(cex_history::HistoryFollower::progress);
+        let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats(), model, progress)
             .map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, projector, rest: rest.server, gateway, ops }, wired))
+        Ok((Node { runtime, projector, history, rest: rest.server, gateway, ops }, wired))
     }
 
     pub fn monitor(&self) -> Monitor {
@@ -128,12 +136,15 @@ impl Node {
 
     /// Logs the gateway's sessions out (their cancel-on-disconnect orders go to the engine),
     /// stops the REST port (requests in flight finish), then stops intake, drains the rings,
-    /// writes a snapshot and closes the journals.
+    /// writes a snapshot and closes the journals; the history writer commits what is left.
     pub fn shutdown(self) -> Result<Exit, NodeError> {
         self.gateway.shutdown();
         self.rest.stop();
         let exit = self.runtime.shutdown().map_err(NodeError::Shutdown)?;
         self.projector.stop();
+        if let Some(history) = self.history {
+            history.stop();
+        }
         self.ops.stop();
         tracing::info!(last_seq = exit.last_seq, state_hash = format!("{:016x}", exit.state_hash), "stopped");
         Ok(exit)

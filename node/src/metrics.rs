@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use cex_engine::{CommandKind, EventBody};
 use cex_gateway::GatewayStats;
+use cex_history::HistoryProgress;
 use cex_runtime::{monotonic_ns, EngineState, Monitor, Stage};
 use cex_trading::SharedReadModel;
 use metrics::{counter, gauge};
@@ -20,16 +21,23 @@ pub struct MetricsRenderer {
     monitor: Monitor,
     gateway: Arc<GatewayStats>,
     read_model: Arc<SharedReadModel>,
+    /// The history writer's progress; `None` when it does not run (durability none).
+    history: Option<Arc<HistoryProgress>>,
     /// (busy ns, monotonic ns) at the previous scrape, for the busy ratio between scrapes.
     previous: Mutex<(u64, u64)>,
 }
 
 impl MetricsRenderer {
-    pub fn new(monitor: Monitor, gateway: Arc<GatewayStats>, read_model: Arc<SharedReadModel>) -> MetricsRenderer {
+    pub fn new(
+        monitor: Monitor,
+        gateway: Arc<GatewayStats>,
+        read_model: Arc<SharedReadModel>,
+        history: Option<Arc<HistoryProgress>>,
+    ) -> MetricsRenderer {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let started = monitor.stats().started_ns;
-        MetricsRenderer { recorder, handle, monitor, gateway, read_model, previous: Mutex::new((0, started)) }
+        MetricsRenderer { recorder, handle, monitor, gateway, read_model, history, previous: Mutex::new((0, started)) }
     }
 
     pub fn render(&self) -> String {
@@ -118,6 +126,19 @@ impl MetricsRenderer {
         gauge!("cex_projection_sequence").set(applied as f64);
         let lag = self.monitor.published_seq().saturating_sub(applied);
         gauge!("cex_projection_lag_commands").set(lag as f64);
+        self.history();
+    }
+
+    /// How far the persisted history has got: the last command committed to the store, and
+    /// how many published commands it has still to write.
+    fn history(&self) {
+        let Some(history) = &self.history else { return };
+        let committed = history.committed_seq.load(Ordering::Acquire);
+        gauge!("cex_history_sequence").set(committed as f64);
+        let lag = self.monitor.published_seq().saturating_sub(committed);
+        gauge!("cex_history_lag_commands").set(lag as f64);
+        counter!("cex_history_failed_commits_total").absolute(history.failed_commits.load(Ordering::Relaxed));
+        gauge!("cex_history_up").set(f64::from(u8::from(!history.stopped.load(Ordering::Acquire))));
     }
 
     fn gateway(&self) {

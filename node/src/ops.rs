@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use cex_gateway::GatewayStats;
+use cex_history::HistoryProgress;
 use cex_runtime::{EngineState, Monitor};
 use cex_trading::SharedReadModel;
 use serde_json::json;
@@ -29,9 +30,10 @@ pub fn start(
     monitor: Monitor,
     gateway: Arc<GatewayStats>,
     read_model: Arc<SharedReadModel>,
+    history: Option<Arc<HistoryProgress>>,
 ) -> std::io::Result<HttpServer> {
     let listener = std::net::TcpListener::bind(address)?;
-    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone(), gateway, read_model), monitor });
+    let ops = Arc::new(Ops { metrics: MetricsRenderer::new(monitor.clone(), gateway, read_model, history), monitor });
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/health", get(health))

@@ -65,6 +65,9 @@ trading_codes! {
     OrderNotFound = 2008, NOT_FOUND, "no such order";
     UserNotFound = 2009, NOT_FOUND, "no such user";
     TooPrecise = 2010, BAD_REQUEST, "the amount has more decimals than the asset has";
+    ExportNotFound = 2011, NOT_FOUND, "no such export of yours";
+    ExportNotReady = 2012, CONFLICT, "the export is not done: download it once its status is done";
+    TooManyExports = 2013, CONFLICT, "too many exports pending or running: wait for one to finish";
     // Reaching the engine: 2500–2599.
     EngineBusy = 2500, SERVICE_UNAVAILABLE, "the engine is busy: retry shortly";
     EngineTimeout = 2501, GATEWAY_TIMEOUT, "no answer from the engine in time: the command may still be applied, so check before repeating it";
@@ -72,6 +75,7 @@ trading_codes! {
     EngineInvalid = 2503, BAD_REQUEST, "the command cannot be sent to the engine";
     Internal = 2504, INTERNAL_SERVER_ERROR, "internal error";
     NotReady = 2505, SERVICE_UNAVAILABLE, "market data is still being rebuilt from the journal: retry shortly";
+    HistoryBehind = 2506, SERVICE_UNAVAILABLE, "the history store is behind the engine: retry shortly";
 }
 
 /// An error as the trading API reports it.

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod entry;
 pub mod error;
 mod extract;
+pub mod history;
 pub mod market;
 pub mod markets;
 pub mod openapi;
@@ -68,6 +69,7 @@ impl Trading {
         engine: Arc<dyn OrderEntry>,
     ) -> TradingResult<Arc<Trading>> {
         admin::migrate(identity.store()).await?;
+        history::open(identity.store()).await?;
         Ok(Arc::new(Trading { markets, model, engine, identity }))
     }
 
@@ -121,6 +123,10 @@ pub fn routes(identity: &Arc<Identity>) -> SecureRouter<Arc<Trading>> {
         .route("QueryTradeHistory", M::GET, "/api/v1/trades", read, account::trade_history)
         .route("QueryAccountBalance", M::GET, "/api/v1/account/balance", read, account::balance)
         .route("QueryAssetValuation", M::GET, "/api/v1/account/valuation", read, account::valuation)
+        .route("QueryBalanceSnapshot", M::GET, "/api/v1/account/snapshot", read, history::balance_snapshot)
+        .route("ExportHistoricalData", M::POST, "/api/v1/export/market-data", read, history::start_export)
+        .route("QueryExportStatus", M::GET, "/api/v1/export/{jobId}", read, history::export_status)
+        .route("DownloadExport", M::GET, "/api/v1/export/{jobId}/download", read, history::export_download)
         .route("QueryDepth", M::GET, "/api/v1/depth", Public, market::depth)
         .route("QueryHistoricalTrades", M::GET, "/api/v1/historical-trades", Public, market::trades)
         .route("QueryHistoricalKlines", M::GET, "/api/v1/klines", Public, market::klines)

@@ -37,6 +37,10 @@ const MATRIX: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/trades", Who::Read),
     ("GET", "/api/v1/account/balance", Who::Read),
     ("GET", "/api/v1/account/valuation", Who::Read),
+    ("GET", "/api/v1/account/snapshot", Who::Read),
+    ("POST", "/api/v1/export/market-data", Who::Read),
+    ("GET", "/api/v1/export/{jobId}", Who::Read),
+    ("GET", "/api/v1/export/{jobId}/download", Who::Read),
     ("GET", "/api/v1/depth", Who::Anyone),
     ("GET", "/api/v1/historical-trades", Who::Anyone),
     ("GET", "/api/v1/klines", Who::Anyone),
@@ -87,6 +91,11 @@ fn request_for(path: &str) -> (&'static str, Value) {
         "/api/v1/orders/{orderId}" => ("", json!({"newPrice": "101"})),
         "/api/v1/orders" => ("symbol=BTC-USDT", Value::Null),
         "/api/v1/account/valuation" => ("quoteCurrency=USDT", Value::Null),
+        // No history writer runs beside the test engine: a refused time needs none.
+        "/api/v1/account/snapshot" => ("time=-1", Value::Null),
+        "/api/v1/export/market-data" => {
+            ("", json!({"symbol": "BTC-USDT", "dataType": "trades", "startTime": 1, "endTime": 0}))
+        }
         "/api/v1/depth" | "/api/v1/historical-trades" => ("symbol=BTC-USDT", Value::Null),
         "/api/v1/klines" | "/api/v1/volume" => ("symbol=BTC-USDT&interval=1m", Value::Null),
         "/api/v1/volume/ranking" => ("quoteCurrency=USDT", Value::Null),
@@ -130,7 +139,7 @@ struct Callers {
 }
 
 async fn call_as(h: &Harness, callers: &Callers, caller: Caller, method: &Method, path: &str) -> common::Reply {
-    let uri_path = path.replace("{orderId}", "999999").replace("{id}", "999999");
+    let uri_path = path.replace("{orderId}", "999999").replace("{id}", "999999").replace("{jobId}", "999999");
     let (query, body) = request_for(path);
     let uri = if query.is_empty() { uri_path.clone() } else { format!("{uri_path}?{query}") };
     let with_body = |call: Call| if body.is_null() { call } else { call.json(&body) };
