@@ -120,6 +120,7 @@ network.rest_port = 18080
 [journal]
 durability = "fsync"
 segment_mb = 128
+fsync_writer = "mmap"
 [snapshots]
 every_commands = 0
 every_seconds = 30
@@ -145,6 +146,7 @@ output_capacity = 2048
     assert_eq!(durable.dir, PathBuf::from("/var/lib/cex/journal"));
     assert_eq!(durable.journal.durability, Durability::Fsync);
     assert_eq!(durable.journal.segment_bytes, 128 << 20);
+    assert_eq!(durable.journal.fsync_writer, cex_journal::FsyncWriter::Mmap);
     assert_eq!(durable.snapshots.every_commands, 0);
     assert_eq!(durable.snapshots.every_ns, 30_000_000_000);
     assert_eq!(durable.snapshots.keep, 5);
@@ -169,6 +171,7 @@ fn default_conversions_match_the_crates_defaults() {
     assert_eq!(config.runtime_config(), cex_runtime::RuntimeConfig::default());
     assert_eq!(config.snapshot_policy(), cex_journal::SnapshotPolicy::default());
     assert_eq!(config.journal_config().segment_bytes, cex_journal::JournalConfig::default().segment_bytes);
+    assert_eq!(config.journal_config().fsync_writer, cex_journal::JournalConfig::default().fsync_writer);
     assert_eq!(config.durable_config().dir, PathBuf::from("./data/journal"));
 }
 
@@ -728,4 +731,10 @@ fn limit_settings() {
     let mut overridden = NodeConfig::default();
     overridden.limits.ip_burst = 0;
     assert_eq!(overridden.validate().unwrap_err().errors[0].key, "limits.ip_burst");
+}
+
+#[test]
+fn an_unknown_fsync_writer_is_refused_with_the_choices() {
+    let error = NodeConfig::parse("[journal]\nfsync_writer = \"aio\"\n").unwrap_err().to_string();
+    assert!(error.contains("`uring`") && error.contains("`mmap`"), "{error}");
 }

@@ -157,6 +157,9 @@ fn read_model(builder: &mut RuntimeBuilder, refdata: &[Applied]) -> (Arc<SharedR
 }
 
 fn log_startup(startup: &Startup) {
+    if let Some(why) = &startup.uring_unavailable {
+        tracing::warn!("io_uring is unavailable ({why}): the fsync journal runs on the memory-mapped writer");
+    }
     for tail in [&startup.commands.dropped_tail, &startup.events.dropped_tail].into_iter().flatten() {
         tracing::warn!("recovery dropped a torn journal tail: {tail:?}");
     }

@@ -89,6 +89,9 @@ pub struct Startup {
     /// Snapshot files that were present but unusable, and why.
     pub skipped_snapshots: Vec<SkippedSnapshot>,
     pub replayed_commands: u64,
+    /// Why the io_uring `fsync` writer was asked for but could not start, if so: the
+    /// journals run on the memory-mapped writer instead. The caller logs it as a warning.
+    pub uring_unavailable: Option<String>,
     /// Event records written during recovery for commands whose events had not been.
     pub regenerated_event_records: u64,
     pub state_hash: u64,
@@ -165,6 +168,7 @@ impl DurableEngine {
             events: events_report,
             snapshot_seq,
             skipped_snapshots,
+            uring_unavailable: commands.uring_unavailable().map(str::to_owned),
             ..Startup::default()
         };
         let mut buffers = Buffers::new();

@@ -12,10 +12,11 @@ mod recovery;
 mod segment;
 mod snapshots;
 mod sync;
+mod uring;
 mod verify;
 mod writer;
 
-pub use config::{Durability, JournalConfig};
+pub use config::{Durability, FsyncWriter, JournalConfig};
 pub use durable::{DurableConfig, DurableEngine, DurableError, SnapshotPolicy, Stage, StageProbe, Startup};
 pub use error::{CorruptReason, Damage, JournalError};
 pub use origin::{

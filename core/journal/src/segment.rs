@@ -78,6 +78,14 @@ pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), JournalError> {
 
 /// Creates the segment starting at `first_seq`, preallocated to `len` zero bytes, and maps it.
 pub(crate) fn create(dir: &Path, first_seq: u64, len: usize) -> Result<(File, MmapMut), JournalError> {
+    let file = create_file(dir, first_seq, len)?;
+    let map = map_mut(&file).map_err(JournalError::io(path(dir, first_seq)))?;
+    Ok((file, map))
+}
+
+/// Creates the segment starting at `first_seq`, preallocated to `len` zero bytes, open for
+/// reading and writing but not mapped (the io_uring writer writes through the descriptor).
+pub(crate) fn create_file(dir: &Path, first_seq: u64, len: usize) -> Result<File, JournalError> {
     let final_path = path(dir, first_seq);
     let tmp = dir.join(format!("{first_seq:020}{TMP_SUFFIX}"));
     let file = OpenOptions::new()
@@ -89,8 +97,7 @@ pub(crate) fn create(dir: &Path, first_seq: u64, len: usize) -> Result<(File, Mm
         .map_err(JournalError::io(&tmp))?;
     preallocate(&file, len).map_err(JournalError::io(&tmp))?;
     fs::rename(&tmp, &final_path).map_err(JournalError::io(&final_path))?;
-    let map = map_mut(&file).map_err(JournalError::io(&final_path))?;
-    Ok((file, map))
+    Ok(file)
 }
 
 /// Maps an existing segment read-write, for the writer.

@@ -15,7 +15,7 @@ const COMMANDS: usize = 1_000_000;
 fn durable_config(dir: &Path, every_commands: u64) -> DurableConfig {
     DurableConfig {
         dir: dir.to_path_buf(),
-        journal: JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap },
+        journal: JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap, ..JournalConfig::default() },
         snapshots: SnapshotPolicy { every_commands, every_ns: 0, keep: 8 },
     }
 }
@@ -64,7 +64,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// An event journal holding only the first `upto` records of `events`.
 fn write_events_prefix(dir: &Path, events: &[(u64, u64, Vec<u8>)], upto: u64) {
-    let config = JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap };
+    let config = JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap, ..JournalConfig::default() };
     let (mut writer, _) = JournalWriter::open(dir, config).unwrap();
     for (seq, ts, payload) in events.iter().take_while(|(seq, _, _)| *seq <= upto) {
         writer.append(*seq, *ts, payload).unwrap();

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     };
     let config = DurableConfig {
         dir,
-        journal: JournalConfig { segment_bytes: 1 << 20, durability: Durability::Mmap },
+        journal: JournalConfig { segment_bytes: 1 << 20, durability: Durability::Mmap, ..JournalConfig::default() },
         snapshots: SnapshotPolicy { every_commands: 5_000, every_ns: 0, keep: 3 },
     };
     match serve(&config) {
