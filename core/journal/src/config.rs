@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn segment_size_is_validated() {
-        let config = |segment_bytes| JournalConfig { segment_bytes, durability: Durability::None, ..JournalConfig::default() };
+        let config =
+            |segment_bytes| JournalConfig { segment_bytes, durability: Durability::None, ..JournalConfig::default() };
         assert!(config(32).segment_len().is_err());
         assert!(config(100).segment_len().is_err());
         assert_eq!(config(128).segment_len().unwrap(), 128);

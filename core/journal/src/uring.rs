@@ -3,9 +3,16 @@
 //! The appending thread encodes each record into a private staging buffer, never into the
 //! shared mapping, so it never touches a page that write-back holds locked. Staged records
 //! go to the kernel in groups: per segment, one buffered `Write` at the records' file
-//! offset, linked (`IO_LINK`) to an `Fsync` with `DATASYNC` over the same range, and for a
-//! new segment to an `fsync` of the directory. One group is in flight at a time; whatever
-//! is appended meanwhile is the next group (group commit, as the sync thread does).
+//! offset followed by an `Fsync` with `DATASYNC` over the same range. One group is in
+//! flight at a time; whatever is appended meanwhile is the next group (group commit, as the
+//! sync thread does).
+//!
+//! Crash consistency: the entries of a group form one `IO_LINK` chain, so the kernel runs
+//! them in order and a crash leaves a prefix of the appends. A new segment is built under
+//! its temporary name on the appending thread; the chain renames it into place (and
+//! `fsync`s the directory) only after the previous segment's records are written and
+//! synced. So no segment is ever visible before the one it follows is complete, which
+//! recovery requires.
 //!
 //! Threads: the appending thread submits a group when none is in flight. A reaper thread
 //! sleeps in `io_uring_enter` until completions arrive; when a group's last completion is
@@ -21,6 +28,7 @@
 //! sequence and with it the acknowledgements then lag, but `append` never waits.
 
 use std::collections::VecDeque;
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::mem;
@@ -37,9 +45,9 @@ use crate::segment;
 use crate::sync::{FailOnPanic, Shared, SyncRange, Syncer};
 
 const RING_ENTRIES: u32 = 64;
-/// Segment ranges in one group: each takes up to 3 entries (write, fdatasync, directory
-/// fsync), leaving room for the wake-up.
-const MAX_CHUNKS: usize = 20;
+/// Segment ranges in one group: each takes up to 4 entries (rename, directory fsync,
+/// write, fdatasync), leaving room for the wake-up.
+const MAX_CHUNKS: usize = 15;
 /// The user_data of the wake-up `Nop` that `stop` submits.
 const WAKE: u64 = u64::MAX;
 /// Initial room of a staging buffer; buffers are reused, so they grow only while warming up.
@@ -52,7 +60,13 @@ pub(crate) fn ring() -> Result<IoUring, String> {
     let ring = IoUring::new(RING_ENTRIES).map_err(|error| format!("io_uring_setup failed: {error}"))?;
     let mut probe = io_uring::Probe::new();
     ring.submitter().register_probe(&mut probe).map_err(|error| format!("io_uring probe failed: {error}"))?;
-    for (code, name) in [(opcode::Write::CODE, "write"), (opcode::Fsync::CODE, "fsync"), (opcode::Nop::CODE, "nop")] {
+    let needed = [
+        (opcode::Write::CODE, "write"),
+        (opcode::Fsync::CODE, "fsync"),
+        (opcode::RenameAt::CODE, "renameat"),
+        (opcode::Nop::CODE, "nop"),
+    ];
+    for (code, name) in needed {
         if !probe.is_supported(code) {
             return Err(format!("io_uring has no {name} operation on this kernel"));
         }
@@ -64,6 +78,9 @@ pub(crate) fn ring() -> Result<IoUring, String> {
 /// open until their writes complete.
 struct SegmentHandle {
     file: File,
+    /// For a segment this writer created: its temporary and final names, which the
+    /// rename entry reads until it completes.
+    names: Option<(CString, CString)>,
 }
 
 /// Consecutive records of one segment, staged or in flight.
@@ -73,7 +90,7 @@ struct Chunk {
     bytes: Vec<u8>,
     first_seq: u64,
     last_seq: u64,
-    /// The segment's directory entry is not durable yet: sync the directory too.
+    /// The first chunk of a segment this writer created: rename it into place first.
     new_segment: bool,
 }
 
@@ -114,22 +131,27 @@ impl Inner {
         }
         let take = staging.chunks.len().min(MAX_CHUNKS);
         let chunks: Vec<Chunk> = staging.chunks.drain(..take).collect();
+        let mut chain: Vec<squeue::Entry> = Vec::with_capacity(4 * chunks.len());
+        for (index, chunk) in chunks.iter().enumerate() {
+            chain.extend(entries(chunk, index as u64, self.dir.as_raw_fd()));
+        }
+        // One chain: each entry starts only once the one before it succeeded.
+        let last = chain.len() - 1;
+        for entry in &mut chain[..last] {
+            *entry = entry.clone().flags(squeue::Flags::IO_LINK);
+        }
+        let outstanding = chain.len();
         // SAFETY: every use of the submission queue happens with the staging lock held,
         // which we hold, so no other `SubmissionQueue` exists.
         let mut queue = unsafe { self.ring.submission_shared() };
-        let mut outstanding = 0;
-        for (index, chunk) in chunks.iter().enumerate() {
-            let entries = entries(chunk, index as u64, self.dir.as_raw_fd());
-            // SAFETY: the write reads `chunk.bytes`, which the group below owns until all
-            // its completions are reaped (the reaper; `UringWriter::stop` waits for it, and
-            // a reaper that cannot wait leaks the buffers). The descriptors belong to the
-            // chunk's segment and to `self.dir`, which live as long. The other entries read
-            // no memory. The queue has room: at most MAX_CHUNKS * 3 + 1 < RING_ENTRIES
-            // entries are ever unreaped, and all of them were submitted before this group.
-            let pushed = unsafe { queue.push_multiple(&entries) };
-            debug_assert!(pushed.is_ok(), "the ring holds a whole group");
-            outstanding += entries.len();
-        }
+        // SAFETY: the writes read `chunk.bytes` and the renames the segments' names, which
+        // the group below owns until all its completions are reaped (the reaper;
+        // `UringWriter::stop` waits for it, and a reaper that cannot wait leaks them). The
+        // descriptors belong to the chunks' segments and to `self.dir`, which live as long.
+        // The fsyncs read no memory. The queue has room: at most MAX_CHUNKS * 4 + 1 <
+        // RING_ENTRIES entries are ever unreaped, and all of them were submitted earlier.
+        let pushed = unsafe { queue.push_multiple(&chain) };
+        debug_assert!(pushed.is_ok(), "the ring holds a whole group");
         drop(queue);
         staging.in_flight = Some(Group { chunks, outstanding, error: None });
         true
@@ -150,24 +172,26 @@ impl Inner {
 /// index in its group is in the others.
 const WRITE: u64 = 0;
 const DATASYNC: u64 = 1;
-const DIRSYNC: u64 = 2;
+const RENAME: u64 = 2;
+const DIRSYNC: u64 = 3;
 const KIND_BITS: u32 = 2;
 
-/// The write of a chunk, linked to an fdatasync of its range and, for a new segment, to an
-/// fsync of the directory.
+/// A chunk's entries, in order: for a new segment, its rename into place and a directory
+/// fsync; then the write, and an fdatasync of its range.
 fn entries(chunk: &Chunk, index: u64, dir: i32) -> Vec<squeue::Entry> {
     let fd = types::Fd(chunk.segment.file.as_raw_fd());
     let len = chunk.bytes.len() as u32;
     let tag = |kind: u64| index << KIND_BITS | kind;
-    let write = opcode::Write::new(fd, chunk.bytes.as_ptr(), len).offset(chunk.offset).build();
-    let datasync = opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).offset(chunk.offset).len(len).build();
-    let mut entries = vec![write.flags(squeue::Flags::IO_LINK).user_data(tag(WRITE))];
-    if chunk.new_segment {
-        entries.push(datasync.flags(squeue::Flags::IO_LINK).user_data(tag(DATASYNC)));
-        entries.push(opcode::Fsync::new(types::Fd(dir)).build().user_data(tag(DIRSYNC)));
-    } else {
-        entries.push(datasync.user_data(tag(DATASYNC)));
+    let mut entries = Vec::with_capacity(4);
+    if let Some((tmp, name)) = chunk.segment.names.as_ref().filter(|_| chunk.new_segment) {
+        let dir = types::Fd(dir);
+        entries.push(opcode::RenameAt::new(dir, tmp.as_ptr(), dir, name.as_ptr()).build().user_data(tag(RENAME)));
+        entries.push(opcode::Fsync::new(dir).build().user_data(tag(DIRSYNC)));
     }
+    let write = opcode::Write::new(fd, chunk.bytes.as_ptr(), len).offset(chunk.offset).build();
+    entries.push(write.user_data(tag(WRITE)));
+    let datasync = opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).offset(chunk.offset).len(len).build();
+    entries.push(datasync.user_data(tag(DATASYNC)));
     entries
 }
 
@@ -198,7 +222,7 @@ impl UringWriter {
         let dir_file = File::open(dir).map_err(JournalError::io(dir))?;
         let inner = Arc::new(Inner { ring, staging: Mutex::new(Staging::default()), dir: dir_file, shared });
         let (segment, offset) = match tail {
-            Some((file, offset)) => (Some(Arc::new(SegmentHandle { file })), offset),
+            Some((file, offset)) => (Some(Arc::new(SegmentHandle { file, names: None })), offset),
             None => (None, 0),
         };
         let reaper = {
@@ -231,7 +255,8 @@ impl UringWriter {
             if !reuse {
                 let bytes = staging.spare.pop().unwrap_or_else(|| Vec::with_capacity(STAGING_BYTES));
                 let new_segment = mem::take(&mut self.segment_is_new);
-                let chunk = Chunk { segment, offset: self.offset as u64, bytes, first_seq: seq, last_seq: seq, new_segment };
+                let chunk =
+                    Chunk { segment, offset: self.offset as u64, bytes, first_seq: seq, last_seq: seq, new_segment };
                 staging.chunks.push_back(chunk);
             }
             let chunk = staging.chunks.back_mut().expect("a chunk was just ensured");
@@ -246,11 +271,14 @@ impl UringWriter {
         Ok(())
     }
 
-    /// Creates the segment starting at `seq` and makes it current. Earlier chunks keep
-    /// their own handle of the previous segment until they complete.
+    /// Creates the segment starting at `seq`, under its temporary name, and makes it
+    /// current. Earlier chunks keep their own handle of the previous segment until they
+    /// complete.
     fn roll(&mut self, seq: u64) -> Result<Arc<SegmentHandle>, JournalError> {
-        let file = segment::create_file(&self.dir, seq, self.segment_len)?;
-        let handle = Arc::new(SegmentHandle { file });
+        let file = segment::create_unnamed(&self.dir, seq, self.segment_len)?;
+        let name = |name: String| CString::new(name).expect("segment names hold no NUL");
+        let names = Some((name(segment::tmp_name(seq)), name(segment::file_name(seq))));
+        let handle = Arc::new(SegmentHandle { file, names });
         self.segment = Some(Arc::clone(&handle));
         self.offset = 0;
         self.segment_is_new = true;
@@ -265,7 +293,8 @@ impl UringWriter {
             staging.stop = true;
             // SAFETY: the staging lock is held, so no other `SubmissionQueue` exists. A Nop
             // reads no memory. There is room: see `Inner::launch`.
-            let pushed = unsafe { self.inner.ring.submission_shared().push(&opcode::Nop::new().build().user_data(WAKE)) };
+            let pushed =
+                unsafe { self.inner.ring.submission_shared().push(&opcode::Nop::new().build().user_data(WAKE)) };
             debug_assert!(pushed.is_ok());
         }
         self.inner.submit();
@@ -295,7 +324,8 @@ fn reap(inner: &Inner, mut syncer: Box<dyn Syncer>) {
         }
         completions.clear();
         // SAFETY: only this thread ever reads the completion queue.
-        completions.extend(unsafe { inner.ring.completion_shared() }.map(|c: cqueue::Entry| (c.user_data(), c.result())));
+        completions
+            .extend(unsafe { inner.ring.completion_shared() }.map(|c: cqueue::Entry| (c.user_data(), c.result())));
         let (done, launched, finished) = {
             let mut staging = inner.staging();
             if let Some(group) = staging.in_flight.as_mut() {

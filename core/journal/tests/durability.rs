@@ -10,8 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use cex_journal::{
-    Durability, FileSyncer, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter, SyncRange,
-    Syncer,
+    Durability, FileSyncer, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter, SyncRange, Syncer,
 };
 use common::*;
 
