@@ -28,5 +28,6 @@ pub use record::{record_bytes, Record, HEADER_BYTES};
 pub use recovery::{DroppedTail, RecoveryReport};
 pub use snapshots::{LoadedSnapshot, SkippedSnapshot, SnapshotStore};
 pub use sync::{DurableWatcher, FileSyncer, SyncRange, Syncer};
+pub use uring::io_uring_support;
 pub use verify::verify;
 pub use writer::JournalWriter;

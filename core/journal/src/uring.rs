@@ -53,6 +53,11 @@ const WAKE: u64 = u64::MAX;
 /// Initial room of a staging buffer; buffers are reused, so they grow only while warming up.
 const STAGING_BYTES: usize = 256 << 10;
 
+/// Whether the io_uring `Fsync` writer can run on this host, or why not (see [`ring`]).
+pub fn io_uring_support() -> Result<(), String> {
+    ring().map(drop)
+}
+
 /// A ring with the operations this writer needs, or why there is none: no kernel support
 /// (`ENOSYS`), disabled by `kernel.io_uring_disabled` or refused by a seccomp filter
 /// (`EPERM`), or an old kernel without some operation.
