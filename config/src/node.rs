@@ -681,10 +681,15 @@ impl NodeConfig {
     /// One line for logs and `cex config check`: counts, durability, data directory, addresses.
     pub fn summary(&self) -> String {
         format!(
-            "{} assets, {} symbols, durability {}, data {}, rest {}, gateway {}, ops {}",
+            "{} assets, {} symbols, durability {}{}, data {}, rest {}, gateway {}, ops {}",
             self.assets.len(),
             self.symbols.len(),
             durability_name(self.journal.durability),
+            match (self.journal.durability, self.journal.fsync_writer) {
+                (Durability::Fsync, FsyncWriter::Uring) => " (io_uring writer)",
+                (Durability::Fsync, FsyncWriter::Mmap) => " (mmap writer)",
+                _ => "",
+            },
             self.data_dir.display(),
             self.network.rest_addr(),
             self.network.gateway_addr(),
