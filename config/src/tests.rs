@@ -734,4 +734,3 @@ fn limit_settings() {
     overridden.limits.ip_burst = 0;
     assert_eq!(overridden.validate().unwrap_err().errors[0].key, "limits.ip_burst");
 }
-

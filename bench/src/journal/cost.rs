@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use cex_engine::{Command, CommandEnvelope, Engine, Event, EventSink};
 use cex_journal::{
-    encode_command_record, encode_events, Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig,
-    Origin, SnapshotPolicy, MAX_COMMAND_RECORD_BYTES,
+    encode_command_record, encode_events, Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, Origin,
+    SnapshotPolicy, MAX_COMMAND_RECORD_BYTES,
 };
 use indicatif::ProgressBar;
 
@@ -92,7 +92,11 @@ pub fn pass(variant: Variant, market: &Market, dir: &Path, progress: &ProgressBa
                 Variant::Durable(durability) => {
                     JournalConfig { durability, fsync_writer: FsyncWriter::Mmap, ..JournalConfig::default() }
                 }
-                _ => JournalConfig { durability: Durability::Fsync, fsync_writer: FsyncWriter::Uring, ..JournalConfig::default() },
+                _ => JournalConfig {
+                    durability: Durability::Fsync,
+                    fsync_writer: FsyncWriter::Uring,
+                    ..JournalConfig::default()
+                },
             };
             let config = DurableConfig {
                 dir: dir.to_path_buf(),

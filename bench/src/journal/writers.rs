@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use cex_engine::Command;
 use cex_journal::{
-    record_bytes, Durability, DurableWatcher, FileSyncer, FsyncWriter, JournalConfig, JournalWriter, SyncRange,
-    Syncer,
+    record_bytes, Durability, DurableWatcher, FileSyncer, FsyncWriter, JournalConfig, JournalWriter, SyncRange, Syncer,
 };
 use cex_schema::encode_command;
 
@@ -86,7 +85,6 @@ impl Stream {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.bytes[start..self.ends[index]]
     }
-
 }
 
 /// Where the acker reads the durable sequence.
