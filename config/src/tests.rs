@@ -120,7 +120,7 @@ network.rest_port = 18080
 [journal]
 durability = "fsync"
 segment_mb = 128
-fsync_writer = "mmap"
+fsync_writer = "uring"
 [snapshots]
 every_commands = 0
 every_seconds = 30
@@ -146,8 +146,8 @@ output_capacity = 2048
     assert_eq!(durable.dir, PathBuf::from("/var/lib/cex/journal"));
     assert_eq!(durable.journal.durability, Durability::Fsync);
     assert_eq!(durable.journal.segment_bytes, 128 << 20);
-    assert_eq!(durable.journal.fsync_writer, cex_journal::FsyncWriter::Mmap);
-    assert!(config.summary().contains("durability fsync (mmap writer),"), "{}", config.summary());
+    assert_eq!(durable.journal.fsync_writer, cex_journal::FsyncWriter::Uring);
+    assert!(config.summary().contains("durability fsync (io_uring writer),"), "{}", config.summary());
     assert_eq!(durable.snapshots.every_commands, 0);
     assert_eq!(durable.snapshots.every_ns, 30_000_000_000);
     assert_eq!(durable.snapshots.keep, 5);

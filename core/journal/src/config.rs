@@ -19,10 +19,12 @@ pub enum Durability {
 pub enum FsyncWriter {
     /// Records are encoded into a private buffer and written by io_uring, each group linked
     /// to an `fdatasync`; the appending thread never touches pages under write-back. Falls
-    /// back to `Mmap` where io_uring is unavailable.
-    #[default]
+    /// back to `Mmap` where io_uring is unavailable. Not the default yet: a record reaches
+    /// the file only when its group is written, and the runtime's consumer catch-up
+    /// (`cex-runtime`) expects every published record in the file.
     Uring,
     /// Records are written into the shared mapping and a sync thread `fdatasync`s them.
+    #[default]
     Mmap,
 }
 
@@ -37,7 +39,7 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { segment_bytes: 64 << 20, durability: Durability::Fsync, fsync_writer: FsyncWriter::Uring }
+        Self { segment_bytes: 64 << 20, durability: Durability::Fsync, fsync_writer: FsyncWriter::Mmap }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Test support for the crash test (`tests/crash.rs`): a durable engine that reads commands
 //! from stdin and acknowledges them once they are journaled and applied, and in `fsync`
-//! mode (the default io_uring writer) only once they are durable.
+//! mode (on the io_uring writer) only once they are durable.
 //!
 //! Usage: `cex-journal-crash-child DIR [mmap|fsync]` (default `mmap`). On start it prints
 //! `ready <last_seq> <state_hash>`. Each stdin frame is a timestamp (u64 LE), a length
@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use cex_engine::EngineConfig;
-use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, Origin, SnapshotPolicy};
+use cex_journal::{Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, Origin, SnapshotPolicy};
 
 fn main() -> ExitCode {
     let Some(dir) = std::env::args().nth(1).map(PathBuf::from) else {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     };
     let config = DurableConfig {
         dir,
-        journal: JournalConfig { segment_bytes: 1 << 20, durability, ..JournalConfig::default() },
+        journal: JournalConfig { segment_bytes: 1 << 20, durability, fsync_writer: FsyncWriter::Uring },
         snapshots: SnapshotPolicy { every_commands: 5_000, every_ns: 0, keep: 3 },
     };
     match serve(&config) {
