@@ -32,7 +32,11 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let config = DurableConfig {
         dir: dir.path().to_path_buf(),
-        journal: JournalConfig { segment_bytes: SEGMENT_BYTES, durability: Durability::Mmap },
+        journal: JournalConfig {
+            segment_bytes: SEGMENT_BYTES,
+            durability: Durability::Mmap,
+            ..JournalConfig::default()
+        },
         snapshots: SnapshotPolicy { every_commands: 5_000, every_ns: 0, keep: 8 },
     };
     // `cex replay` uses the default engine config: the data directory records none yet.

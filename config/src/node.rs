@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use cex_engine::{AddAsset, AssetId, Command, EngineConfig, SymbolId, SymbolSpec};
-use cex_journal::{Durability, DurableConfig, JournalConfig, SnapshotPolicy};
+use cex_journal::{Durability, DurableConfig, FsyncWriter, JournalConfig, SnapshotPolicy};
 use cex_runtime::{IdleStrategy, RuntimeConfig};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -192,12 +192,22 @@ pub struct JournalSettings {
     pub durability: Durability,
     /// Size of each journal segment file, in MiB.
     pub segment_mb: u64,
+    /// `uring` or `mmap`: the writer behind `fsync` durability; see OPERATIONS.md.
+    #[serde(with = "FsyncWriterName")]
+    pub fsync_writer: FsyncWriter,
 }
 
 impl Default for JournalSettings {
     fn default() -> Self {
-        JournalSettings { durability: Durability::Mmap, segment_mb: 64 }
+        JournalSettings { durability: Durability::Mmap, segment_mb: 64, fsync_writer: FsyncWriter::Mmap }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "FsyncWriter", rename_all = "lowercase")]
+enum FsyncWriterName {
+    Uring,
+    Mmap,
 }
 
 #[derive(Deserialize)]
@@ -598,7 +608,11 @@ impl NodeConfig {
     }
 
     pub fn journal_config(&self) -> JournalConfig {
-        JournalConfig { segment_bytes: self.journal.segment_mb << 20, durability: self.journal.durability }
+        JournalConfig {
+            segment_bytes: self.journal.segment_mb << 20,
+            durability: self.journal.durability,
+            fsync_writer: self.journal.fsync_writer,
+        }
     }
 
     pub fn snapshot_policy(&self) -> SnapshotPolicy {
@@ -667,10 +681,15 @@ impl NodeConfig {
     /// One line for logs and `cex config check`: counts, durability, data directory, addresses.
     pub fn summary(&self) -> String {
         format!(
-            "{} assets, {} symbols, durability {}, data {}, rest {}, gateway {}, ops {}",
+            "{} assets, {} symbols, durability {}{}, data {}, rest {}, gateway {}, ops {}",
             self.assets.len(),
             self.symbols.len(),
             durability_name(self.journal.durability),
+            match (self.journal.durability, self.journal.fsync_writer) {
+                (Durability::Fsync, FsyncWriter::Uring) => " (io_uring writer)",
+                (Durability::Fsync, FsyncWriter::Mmap) => " (mmap writer)",
+                _ => "",
+            },
             self.data_dir.display(),
             self.network.rest_addr(),
             self.network.gateway_addr(),

@@ -120,6 +120,7 @@ network.rest_port = 18080
 [journal]
 durability = "fsync"
 segment_mb = 128
+fsync_writer = "uring"
 [snapshots]
 every_commands = 0
 every_seconds = 30
@@ -145,6 +146,8 @@ output_capacity = 2048
     assert_eq!(durable.dir, PathBuf::from("/var/lib/cex/journal"));
     assert_eq!(durable.journal.durability, Durability::Fsync);
     assert_eq!(durable.journal.segment_bytes, 128 << 20);
+    assert_eq!(durable.journal.fsync_writer, cex_journal::FsyncWriter::Uring);
+    assert!(config.summary().contains("durability fsync (io_uring writer),"), "{}", config.summary());
     assert_eq!(durable.snapshots.every_commands, 0);
     assert_eq!(durable.snapshots.every_ns, 30_000_000_000);
     assert_eq!(durable.snapshots.keep, 5);
@@ -169,6 +172,7 @@ fn default_conversions_match_the_crates_defaults() {
     assert_eq!(config.runtime_config(), cex_runtime::RuntimeConfig::default());
     assert_eq!(config.snapshot_policy(), cex_journal::SnapshotPolicy::default());
     assert_eq!(config.journal_config().segment_bytes, cex_journal::JournalConfig::default().segment_bytes);
+    assert_eq!(config.journal_config().fsync_writer, cex_journal::JournalConfig::default().fsync_writer);
     assert_eq!(config.durable_config().dir, PathBuf::from("./data/journal"));
 }
 
@@ -553,6 +557,7 @@ fn type_errors_are_reported_with_their_line() {
         ("[network]\nbind = \"localhost:80\"\n", "network.bind", 2),
         ("[network]\nops_port = 70000\n", "network.ops_port", 2),
         ("[journal]\ndurability = \"fast\"\n", "journal.durability", 2),
+        ("[journal]\nfsync_writer = \"aio\"\n", "journal.fsync_writer", 2),
         ("[snapshots]\nkeep = -1\n", "snapshots.keep", 2),
         ("[engine]\n\nidle = \"sleep\"\n", "engine.idle", 3),
         ("[engine]\nmax_assets = 70000\n", "engine.max_assets", 2),

@@ -168,6 +168,13 @@ fn read_model(builder: &mut RuntimeBuilder, refdata: &[Applied]) -> (Arc<SharedR
 }
 
 fn log_startup(startup: &Startup) {
+    if let Some(why) = &startup.uring_unavailable {
+        tracing::warn!("io_uring is unavailable ({why}): the fsync journal runs on the memory-mapped writer");
+    }
+    if startup.dropped_event_records > 0 {
+        let dropped = startup.dropped_event_records;
+        tracing::warn!(dropped, "recovery dropped event records of commands that never became durable");
+    }
     for tail in [&startup.commands.dropped_tail, &startup.events.dropped_tail].into_iter().flatten() {
         tracing::warn!("recovery dropped a torn journal tail: {tail:?}");
     }

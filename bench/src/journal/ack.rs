@@ -18,13 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cex_engine::{Command, Engine};
-use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, SnapshotPolicy};
+use cex_engine::Command;
+use cex_journal::{Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, SnapshotPolicy};
 use hdrhistogram::Histogram;
 
 use super::affinity::Pinned;
-use super::cost::{feed, Ladder, Stage, Subject};
-use super::uring::{self, UringMode};
+use super::cost::{feed, Subject};
 use super::writers::{Appender, DurableSource, Stream, WriterKind};
 use super::{new_histogram, Market, Tally, ThreadUsage};
 use crate::runner::Latency;
@@ -51,11 +50,9 @@ impl AckFigures {
     }
 }
 
-/// What the open loop drives: submits the `index`-th command of the run, and is told when
-/// the submitting thread is idle.
+/// What the open loop drives: submits the `index`-th command of the run.
 trait Driven {
     fn submit(&mut self, index: u64) -> Result<(), String>;
-    fn idle(&mut self) -> Result<(), String>;
 }
 
 struct EngineDriven<'a, S: Subject> {
@@ -70,11 +67,6 @@ impl<S: Subject> Driven for EngineDriven<'_, S> {
         let seq = self.subject.engine().last_seq() + 1;
         self.subject.submit(seq, &self.commands[index as usize], &mut self.tally).map(drop)
     }
-
-    #[inline]
-    fn idle(&mut self) -> Result<(), String> {
-        self.subject.poll()
-    }
 }
 
 struct WriterDriven<'a> {
@@ -87,57 +79,38 @@ impl Driven for WriterDriven<'_> {
     fn submit(&mut self, index: u64) -> Result<(), String> {
         self.appender.append(index + 1, index + 1, self.stream.payload(index))
     }
-
-    #[inline]
-    fn idle(&mut self) -> Result<(), String> {
-        self.appender.poll()
-    }
 }
 
-/// A whole engine path: commands journaled, applied, events journaled.
+/// `DurableEngine::submit` in `Fsync` mode, on one of its writers: commands journaled,
+/// applied, events journaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnginePath {
-    /// `DurableEngine::submit` in `Fsync` mode.
-    Durable,
-    /// The same steps (the cost section's ladder) with both journals on the io_uring writer.
-    Uring(UringMode),
-}
+pub struct EnginePath(pub FsyncWriter);
 
 impl EnginePath {
     pub fn name(self) -> &'static str {
-        match self {
-            EnginePath::Durable => "DurableEngine fsync",
-            EnginePath::Uring(UringMode::Dsync) => "ladder on uring O_DSYNC",
-            EnginePath::Uring(_) => "ladder on uring+fdatasync",
+        match self.0 {
+            FsyncWriter::Mmap => "DurableEngine fsync, mmap writer",
+            FsyncWriter::Uring => "DurableEngine fsync, io_uring writer",
         }
     }
 }
 
-/// Profile A through an engine path, after an untimed setup and prefill. Groups are
+/// Profile A through `DurableEngine`, after an untimed setup and prefill. Groups are
 /// inferred from durable-sequence jumps (`DurableEngine` opens its own syncer).
 pub fn engine(path: EnginePath, market: &Market, rate: u64, count: u64, dir: &Path) -> Result<AckFigures, String> {
     let count = count.min(market.ops.len() as u64);
-    match path {
-        EnginePath::Durable => {
-            let config = DurableConfig {
-                dir: dir.to_path_buf(),
-                journal: JournalConfig { durability: Durability::Fsync, ..JournalConfig::default() },
-                snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
-            };
-            let (mut durable, _) = DurableEngine::open(&config, market.engine_config).map_err(|e| e.to_string())?;
-            let figures = engine_open_loop(&mut durable, market, rate, count)?;
-            durable.close().map_err(|e| e.to_string())?;
-            Ok(figures)
-        }
-        EnginePath::Uring(mode) => {
-            let commands = (market.setup.len() + market.prefill.len()) as u64 + count;
-            let engine = Engine::new(market.engine_config);
-            let mut ladder = Ladder::open(Stage::EventAppend, WriterKind::Uring(mode), engine, dir, commands)?;
-            let figures = engine_open_loop(&mut ladder, market, rate, count)?;
-            ladder.close()?;
-            Ok(figures)
-        }
+    let config = DurableConfig {
+        dir: dir.to_path_buf(),
+        journal: JournalConfig { durability: Durability::Fsync, fsync_writer: path.0, ..JournalConfig::default() },
+        snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
+    };
+    let (mut durable, startup) = DurableEngine::open(&config, market.engine_config).map_err(|e| e.to_string())?;
+    if let (FsyncWriter::Uring, Some(why)) = (path.0, startup.uring_unavailable) {
+        return Err(format!("unavailable: {why}"));
     }
+    let figures = engine_open_loop(&mut durable, market, rate, count)?;
+    durable.close().map_err(|e| e.to_string())?;
+    Ok(figures)
 }
 
 fn engine_open_loop<S: Subject>(subject: &mut S, market: &Market, rate: u64, count: u64) -> Result<AckFigures, String> {
@@ -148,7 +121,6 @@ fn engine_open_loop<S: Subject>(subject: &mut S, market: &Market, rate: u64, cou
     let before = subject.engine().last_seq();
     let deadline = Instant::now() + Duration::from_secs(60);
     while source.get() < before {
-        subject.poll()?;
         if Instant::now() > deadline {
             return Err("setup not durable within 60 s".to_string());
         }
@@ -169,7 +141,7 @@ fn engine_open_loop<S: Subject>(subject: &mut S, market: &Market, rate: u64, cou
 
 /// A bare writer on the payload stream, from sequence 1.
 pub fn writer(kind: WriterKind, stream: &Stream, rate: u64, count: u64, dir: &Path) -> Result<AckFigures, String> {
-    let mut appender = Appender::open(kind, dir, stream.file_bytes(count))?;
+    let mut appender = Appender::open(kind, dir)?;
     let source = appender.source();
     let syncs_before = appender.syncs();
     let mut driven = WriterDriven { appender: &mut appender, stream };
@@ -218,7 +190,6 @@ fn open_loop<D: Driven>(
             for index in 0..count {
                 let scheduled = start + Duration::from_nanos((index as f64 * interval_ns) as u64);
                 while Instant::now() < scheduled {
-                    driven.idle()?;
                     spin_loop();
                 }
                 driven.submit(index)?;
@@ -228,7 +199,6 @@ fn open_loop<D: Driven>(
             let usage = ThreadUsage::now().since(before);
             let deadline = Instant::now() + Duration::from_secs(60);
             while !acker.is_finished() {
-                driven.idle()?;
                 if Instant::now() > deadline {
                     return Err("commands not durable 60 s after the last was offered".to_string());
                 }
@@ -309,7 +279,7 @@ pub fn raw_fdatasync(dir: &Path, samples: u64, how: RawSync) -> io::Result<Laten
     let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
     let mut block = [0x5au8; BLOCK];
     match how {
-        RawSync::Append => uring::preallocate(&file, samples * BLOCK as u64)?,
+        RawSync::Append => preallocate(&file, samples * BLOCK as u64)?,
         RawSync::Overwrite => file.write_all_at(&block, 0)?,
     }
     file.sync_all()?;
@@ -329,4 +299,16 @@ pub fn raw_fdatasync(dir: &Path, samples: u64, how: RawSync) -> io::Result<Laten
     drop(pinned);
     std::fs::remove_file(&path)?;
     Ok(Latency::of(&histogram))
+}
+
+/// Reserves the probe file's blocks up front, as the journal does for its segments.
+fn preallocate(file: &std::fs::File, len: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let off_len = libc::off_t::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: fallocate reads only its integer arguments; the descriptor is open and owned
+    // by `file` for the duration of the call.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, off_len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

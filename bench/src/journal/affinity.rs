@@ -7,7 +7,8 @@
 //! other CPUs, as they would beside a pinned engine thread, and never preempt the measuring
 //! thread. Threads started *while* measuring inherit the reserved CPU: the journal's
 //! segment-unmap threads do, as they would in a runtime that pins its engine thread.
-//! io_uring's kernel workers are placed explicitly with [`helper_cpus`].
+//! io_uring's kernel workers take the CPUs of the thread whose first submission creates
+//! them: the journal's first appends happen in the untimed setup, on the other CPUs.
 
 use std::mem;
 use std::sync::OnceLock;
@@ -64,11 +65,6 @@ pub fn reserve_last_cpu() -> String {
         }
         None => "a single usable core: nothing pinned".to_string(),
     }
-}
-
-/// The CPUs helper threads run on, if a measuring CPU is reserved.
-pub fn helper_cpus() -> Option<&'static [usize]> {
-    RESERVED.get().and_then(|reserved| reserved.as_ref()).map(|(_, others)| others.as_slice())
 }
 
 /// The calling thread pinned to the measuring CPU until dropped (a no-op if none is

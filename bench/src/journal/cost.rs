@@ -1,8 +1,7 @@
 //! Journal cost: profile A through the plain engine, through a ladder that adds one
 //! journaling stage at a time (built here from the public pieces: `encode_command_record`,
 //! `JournalWriter`, `encode_events`, `Engine`), through `DurableEngine::submit` in each
-//! durability mode, and through the full ladder with both journals on the io_uring writer
-//! instead. Every variant runs the same commands on a fresh engine and data directory, and
+//! durability mode (`fsync` on each of its two writers). Every variant runs the same commands on a fresh engine and data directory, and
 //! must reproduce the workload's trades, volume, book and state hash.
 
 use std::hint::black_box;
@@ -13,13 +12,12 @@ use std::time::Instant;
 
 use cex_engine::{Command, CommandEnvelope, Engine, Event, EventSink};
 use cex_journal::{
-    encode_command_record, encode_events, record_bytes, Durability, DurableConfig, DurableEngine, JournalConfig,
-    Origin, SnapshotPolicy, MAX_COMMAND_RECORD_BYTES,
+    encode_command_record, encode_events, Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, Origin,
+    SnapshotPolicy, MAX_COMMAND_RECORD_BYTES,
 };
 use indicatif::ProgressBar;
 
 use super::affinity::Pinned;
-use super::uring::UringMode;
 use super::writers::{Appender, DurableSource, WriterKind};
 use super::{Market, Tally, ThreadUsage};
 
@@ -37,12 +35,13 @@ pub enum Stage {
 pub enum Variant {
     /// The ladder on the journal's memory-mapped writer (`Mmap` mode).
     Ladder(Stage),
+    /// `DurableEngine`; in `Fsync` mode on the memory-mapped writer and its sync thread.
     Durable(Durability),
-    /// The whole ladder, both journals on the io_uring writer.
-    Uring(UringMode),
+    /// `DurableEngine` in `Fsync` mode on the io_uring writer (the default).
+    DurableUring,
 }
 
-pub const VARIANTS: [Variant; 10] = [
+pub const VARIANTS: [Variant; 9] = [
     Variant::Ladder(Stage::Engine),
     Variant::Ladder(Stage::CommandEncode),
     Variant::Ladder(Stage::CommandAppend),
@@ -51,8 +50,7 @@ pub const VARIANTS: [Variant; 10] = [
     Variant::Durable(Durability::None),
     Variant::Durable(Durability::Mmap),
     Variant::Durable(Durability::Fsync),
-    Variant::Uring(UringMode::Buffered),
-    Variant::Uring(UringMode::Datasync),
+    Variant::DurableUring,
 ];
 
 impl Variant {
@@ -65,9 +63,8 @@ impl Variant {
             Variant::Ladder(Stage::EventAppend) => "+ events append mmap",
             Variant::Durable(Durability::None) => "DurableEngine none",
             Variant::Durable(Durability::Mmap) => "DurableEngine mmap",
-            Variant::Durable(Durability::Fsync) => "DurableEngine fsync",
-            Variant::Uring(UringMode::Datasync) => "ladder on uring+fdatasync",
-            Variant::Uring(_) => "ladder on io_uring write",
+            Variant::Durable(Durability::Fsync) => "DurableEngine fsync, mmap writer",
+            Variant::DurableUring => "DurableEngine fsync, io_uring writer",
         }
     }
 }
@@ -85,24 +82,25 @@ pub fn pass(variant: Variant, market: &Market, dir: &Path, progress: &ProgressBa
     let engine_config = market.engine_config;
     match variant {
         Variant::Ladder(stage) => {
-            let writer = WriterKind::Journal(Durability::Mmap);
-            let mut ladder = Ladder::open(stage, writer, Engine::new(engine_config), dir, market.commands())?;
+            let mut ladder = Ladder::open(stage, Engine::new(engine_config), dir)?;
             let pass = timed(&mut ladder, market, progress);
             ladder.close()?;
             pass
         }
-        Variant::Uring(mode) => {
-            let writer = WriterKind::Uring(mode);
-            let stage = Stage::EventAppend;
-            let mut ladder = Ladder::open(stage, writer, Engine::new(engine_config), dir, market.commands())?;
-            let pass = timed(&mut ladder, market, progress);
-            ladder.close()?;
-            pass
-        }
-        Variant::Durable(durability) => {
+        Variant::Durable(_) | Variant::DurableUring => {
+            let journal = match variant {
+                Variant::Durable(durability) => {
+                    JournalConfig { durability, fsync_writer: FsyncWriter::Mmap, ..JournalConfig::default() }
+                }
+                _ => JournalConfig {
+                    durability: Durability::Fsync,
+                    fsync_writer: FsyncWriter::Uring,
+                    ..JournalConfig::default()
+                },
+            };
             let config = DurableConfig {
                 dir: dir.to_path_buf(),
-                journal: JournalConfig { durability, ..JournalConfig::default() },
+                journal,
                 // Snapshots off: this measures the journal, not the snapshot writer.
                 snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 1 },
             };
@@ -120,10 +118,6 @@ pub trait Subject {
     fn engine(&self) -> &Engine;
     /// Where the durable command sequence is published.
     fn durable_source(&self) -> DurableSource;
-    /// For an idle submitting thread: lets writers that drive their own I/O make progress.
-    fn poll(&mut self) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 impl Subject for DurableEngine {
@@ -174,8 +168,7 @@ pub fn feed<S: Subject>(subject: &mut S, commands: &[Command], tally: &mut Tally
     Ok(())
 }
 
-/// `DurableEngine::submit` rebuilt from its public pieces, stopping after `stage`, on
-/// either writer.
+/// `DurableEngine::submit` rebuilt from its public pieces, stopping after `stage`.
 pub struct Ladder {
     stage: Stage,
     engine: Engine,
@@ -186,20 +179,15 @@ pub struct Ladder {
     event_payload: Vec<u8>,
 }
 
-/// Room the io_uring writer preallocates per command: for the command journal a record of
-/// the longest message; for the event journal 1 KiB, five times profile A's mean.
-const COMMAND_RECORD_BYTES: u64 = record_bytes(cex_schema::MAX_MESSAGE_BYTES) as u64;
-const EVENT_RECORD_BYTES: u64 = 1 << 10;
-
 impl Ladder {
-    /// Opens the journals `stage` needs under `dir`, sized (for io_uring) for `commands`.
-    pub fn open(stage: Stage, writer: WriterKind, engine: Engine, dir: &Path, commands: u64) -> Result<Ladder, String> {
-        let open = |name: &str, per_command: u64| Appender::open(writer, &dir.join(name), commands * per_command);
+    /// Opens the journals `stage` needs under `dir`, in `Mmap` mode.
+    pub fn open(stage: Stage, engine: Engine, dir: &Path) -> Result<Ladder, String> {
+        let open = |name: &str| Appender::open(WriterKind::Mmap, &dir.join(name));
         Ok(Ladder {
             stage,
             engine,
-            commands: (stage >= Stage::CommandAppend).then(|| open("commands", COMMAND_RECORD_BYTES)).transpose()?,
-            events_journal: (stage >= Stage::EventAppend).then(|| open("events", EVENT_RECORD_BYTES)).transpose()?,
+            commands: (stage >= Stage::CommandAppend).then(|| open("commands")).transpose()?,
+            events_journal: (stage >= Stage::EventAppend).then(|| open("events")).transpose()?,
             command_bytes: [0; MAX_COMMAND_RECORD_BYTES],
             events: Vec::with_capacity(1 << 12),
             event_payload: Vec::with_capacity(1 << 16),
@@ -258,13 +246,5 @@ impl Subject for Ladder {
         self.commands
             .as_ref()
             .map_or_else(|| DurableSource::Atomic(Arc::new(AtomicU64::new(u64::MAX))), Appender::source)
-    }
-
-    #[inline]
-    fn poll(&mut self) -> Result<(), String> {
-        for journal in self.commands.iter_mut().chain(&mut self.events_journal) {
-            journal.poll()?;
-        }
-        Ok(())
     }
 }

@@ -1,12 +1,14 @@
 //! `cex bench journal`: what the journal costs the engine, how long a durable
 //! acknowledgement takes in `Fsync` mode, how fast a journal replays and a data directory
-//! recovers, and an io_uring writer (`uring`) measured against the memory-mapped one.
+//! recovers, with `fsync` mode measured on both of the journal's writers (io_uring, the
+//! default, and the memory-mapped one with its sync thread).
 //!
 //! Sections (each can be chosen with `--sections`):
 //! - `cost`: profile A through the plain engine, a ladder adding one journaling stage at a
-//!   time, and `DurableEngine::submit` in `none`, `mmap` and `fsync` modes (`cost.rs`);
-//! - `writers`: closed-loop append throughput of `JournalWriter` and the io_uring writer
-//!   on the same payload stream (`writers.rs`);
+//!   time, and `DurableEngine::submit` in `none`, `mmap` and `fsync` modes, `fsync` on both
+//!   writers (`cost.rs`);
+//! - `writers`: closed-loop append throughput of `JournalWriter` in `mmap` mode and in
+//!   `fsync` mode on both writers, on the same payload stream (`writers.rs`);
 //! - `ack`: open-loop durable-ack latency of `DurableEngine` and of the durable writers,
 //!   and the raw `fdatasync` latency of the same file system (`ack.rs`);
 //! - `replay`: replay throughput and recovery time of a large journal (`replay.rs`).
@@ -21,7 +23,6 @@ mod affinity;
 mod cost;
 mod replay;
 mod report;
-pub mod uring;
 mod writers;
 
 use std::io;
@@ -29,6 +30,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use cex_engine::{Command, Engine, EngineConfig};
+use cex_journal::FsyncWriter;
 
 use crate::market;
 use crate::ours::depth_hash;
@@ -111,7 +113,7 @@ pub fn journal_bench(options: &JournalBenchOptions) -> io::Result<bool> {
         affinity::reserve_last_cpu(),
         root.path().display()
     ));
-    let uring = uring::probe();
+    let uring = cex_journal::io_uring_support();
     say(match &uring {
         Ok(()) => "io_uring: available".to_string(),
         Err(why) => format!("io_uring: unavailable ({why}); its rows say so"),
@@ -160,7 +162,7 @@ fn run_cost(
     // Variants interleave within each pass, so drift on a noisy machine spreads over all.
     for pass in 0..options.passes {
         for (index, variant) in cost::VARIANTS.iter().enumerate() {
-            if matches!(variant, cost::Variant::Uring(_)) && uring.is_err() {
+            if *variant == cost::Variant::DurableUring && uring.is_err() {
                 continue;
             }
             let label = format!("{} {}/{}", variant.name(), pass + 1, options.passes);
@@ -174,7 +176,7 @@ fn run_cost(
         }
     }
     let rows = cost::VARIANTS.iter().zip(passes).map(|(variant, passes)| match (variant, uring) {
-        (cost::Variant::Uring(_), Err(why)) => report::CostRow::unavailable(*variant, market, why),
+        (cost::Variant::DurableUring, Err(why)) => report::CostRow::unavailable(*variant, market, why),
         _ => report::CostRow::of(*variant, market, passes),
     });
     Ok(rows.collect())
@@ -237,10 +239,10 @@ fn run_ack(
         }
         for &rate in &options.rates {
             let count = ((rate as f64 * options.ack_seconds) as u64).max(1);
-            for path in [ack::EnginePath::Durable, ack::EnginePath::Uring(uring::UringMode::Datasync)] {
+            for path in [ack::EnginePath(FsyncWriter::Mmap), ack::EnginePath(FsyncWriter::Uring)] {
                 say(format!("round {round}/{of}: open loop at {rate}/s: {}", path.name()));
-                let outcome = match (path, uring) {
-                    (ack::EnginePath::Uring(_), Err(why)) => Err(format!("unavailable: {why}")),
+                let outcome = match (path.0, uring) {
+                    (FsyncWriter::Uring, Err(why)) => Err(format!("unavailable: {why}")),
                     _ => {
                         let dir = root.join(format!("ack-{rate}-engine"));
                         flush_fs(root)?;
@@ -249,7 +251,7 @@ fn run_ack(
                         outcome
                     }
                 };
-                if let (Err(why), ack::EnginePath::Durable) = (&outcome, path) {
+                if let (Err(why), FsyncWriter::Mmap) = (&outcome, path.0) {
                     return Err(io::Error::other(format!("{}: {why}", path.name())));
                 }
                 results.ack_row(path.name(), rate).runs.push(outcome);
@@ -319,11 +321,6 @@ impl Market {
             prefill: workload.prefill.iter().map(market::command).collect(),
             ops: workload.ops.iter().map(market::command).collect(),
         })
-    }
-
-    /// Every command the market sends: setup, prefill and ops.
-    fn commands(&self) -> u64 {
-        (self.setup.len() + self.prefill.len() + self.ops.len()) as u64
     }
 
     /// The engine (with risk) after prefill and ops must match the reference engine.

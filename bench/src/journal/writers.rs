@@ -1,6 +1,6 @@
-//! The writers compared on the same payload stream (profile A's commands, SBE-encoded): the
-//! journal's memory-mapped `JournalWriter` and the io_uring experiment, and the closed-loop
-//! append throughput of each.
+//! The writers compared on the same payload stream (profile A's commands, SBE-encoded):
+//! `JournalWriter` in `mmap` mode and in `fsync` mode on each of its two writers (mapped
+//! with a sync thread, io_uring), and the closed-loop append throughput of each.
 
 use std::io;
 use std::path::Path;
@@ -10,47 +10,49 @@ use std::time::{Duration, Instant};
 
 use cex_engine::Command;
 use cex_journal::{
-    record_bytes, Durability, DurableWatcher, FileSyncer, JournalConfig, JournalWriter, SyncRange, Syncer,
+    record_bytes, Durability, DurableWatcher, FileSyncer, FsyncWriter, JournalConfig, JournalWriter, SyncRange, Syncer,
 };
 use cex_schema::encode_command;
 
-use super::affinity::{self, Pinned};
-use super::uring::{UringMode, UringWriter};
+use super::affinity::Pinned;
 use super::ThreadUsage;
 
+/// A `JournalWriter` configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriterKind {
-    Journal(Durability),
-    Uring(UringMode),
+    /// `Mmap` durability.
+    Mmap,
+    /// `Fsync` durability on the given writer.
+    Fsync(FsyncWriter),
 }
 
-pub const WRITERS: [WriterKind; 5] = [
-    WriterKind::Journal(Durability::Mmap),
-    WriterKind::Journal(Durability::Fsync),
-    WriterKind::Uring(UringMode::Buffered),
-    WriterKind::Uring(UringMode::Datasync),
-    WriterKind::Uring(UringMode::Dsync),
-];
+pub const WRITERS: [WriterKind; 3] =
+    [WriterKind::Mmap, WriterKind::Fsync(FsyncWriter::Mmap), WriterKind::Fsync(FsyncWriter::Uring)];
 
 impl WriterKind {
     pub fn name(self) -> &'static str {
         match self {
-            WriterKind::Journal(Durability::None) => "JournalWriter none",
-            WriterKind::Journal(Durability::Mmap) => "JournalWriter mmap",
-            WriterKind::Journal(Durability::Fsync) => "JournalWriter fsync",
-            WriterKind::Uring(mode) => mode.name(),
+            WriterKind::Mmap => "JournalWriter mmap",
+            WriterKind::Fsync(FsyncWriter::Mmap) => "JournalWriter fsync, mmap writer",
+            WriterKind::Fsync(FsyncWriter::Uring) => "JournalWriter fsync, io_uring writer",
         }
     }
 
     pub fn is_durable(self) -> bool {
-        match self {
-            WriterKind::Journal(durability) => durability == Durability::Fsync,
-            WriterKind::Uring(mode) => mode.is_durable(),
-        }
+        matches!(self, WriterKind::Fsync(_))
     }
 
     pub fn is_uring(self) -> bool {
-        matches!(self, WriterKind::Uring(_))
+        self == WriterKind::Fsync(FsyncWriter::Uring)
+    }
+
+    pub fn config(self) -> JournalConfig {
+        match self {
+            WriterKind::Mmap => JournalConfig { durability: Durability::Mmap, ..JournalConfig::default() },
+            WriterKind::Fsync(fsync_writer) => {
+                JournalConfig { durability: Durability::Fsync, fsync_writer, ..JournalConfig::default() }
+            }
+        }
     }
 }
 
@@ -83,12 +85,6 @@ impl Stream {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.bytes[start..self.ends[index]]
     }
-
-    /// File bytes the first `count` records take, rounded up to a page with one to spare.
-    pub fn file_bytes(&self, count: u64) -> u64 {
-        let records: u64 = (0..count).map(|index| record_bytes(self.payload(index).len()) as u64).sum();
-        (records / 4096 + 2) * 4096
-    }
 }
 
 /// Where the acker reads the durable sequence.
@@ -109,7 +105,7 @@ impl DurableSource {
 }
 
 /// The real syncer, counting its segment syncs (one per group commit, two when a group
-/// spans a segment roll).
+/// spans a segment roll); with the io_uring writer, the ranges whose flush completed.
 pub struct CountingSyncer {
     syncs: Arc<AtomicU64>,
 }
@@ -124,86 +120,57 @@ impl Syncer for CountingSyncer {
     fn sync_dir(&mut self, dir: &std::fs::File) -> io::Result<()> {
         FileSyncer.sync_dir(dir)
     }
+
+    fn completed(&mut self, _: SyncRange<'_>) -> io::Result<()> {
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
-pub enum Appender {
-    Journal { writer: JournalWriter, syncs: Arc<AtomicU64> },
-    Uring(Box<UringWriter>),
+pub struct Appender {
+    writer: JournalWriter,
+    syncs: Arc<AtomicU64>,
 }
 
 impl Appender {
-    /// Opens a fresh writer in `dir`; `file_bytes` sizes the io_uring writer's segment.
-    pub fn open(kind: WriterKind, dir: &Path, file_bytes: u64) -> Result<Appender, String> {
-        match kind {
-            WriterKind::Journal(durability) => {
-                let syncs = Arc::new(AtomicU64::new(0));
-                let config = JournalConfig { durability, ..JournalConfig::default() };
-                let syncer = CountingSyncer { syncs: Arc::clone(&syncs) };
-                let (writer, _) = JournalWriter::open_with_syncer(dir, config, syncer).map_err(|e| e.to_string())?;
-                Ok(Appender::Journal { writer, syncs })
-            }
-            WriterKind::Uring(mode) => {
-                let writer = UringWriter::create(dir, file_bytes, mode).map_err(|e| e.to_string())?;
-                if let Some(cpus) = affinity::helper_cpus() {
-                    writer.place_workers(&affinity::mask_of(cpus)).map_err(|e| e.to_string())?;
-                }
-                Ok(Appender::Uring(Box::new(writer)))
-            }
+    /// Opens a fresh writer in `dir`; refuses to stand in for the io_uring writer with the
+    /// mapped one where io_uring is unavailable.
+    pub fn open(kind: WriterKind, dir: &Path) -> Result<Appender, String> {
+        let syncs = Arc::new(AtomicU64::new(0));
+        let syncer = CountingSyncer { syncs: Arc::clone(&syncs) };
+        let (writer, _) = JournalWriter::open_with_syncer(dir, kind.config(), syncer).map_err(|e| e.to_string())?;
+        if let (true, Some(why)) = (kind.is_uring(), writer.uring_unavailable()) {
+            return Err(format!("unavailable: {why}"));
         }
+        Ok(Appender { writer, syncs })
     }
 
     #[inline]
     pub fn append(&mut self, seq: u64, timestamp_ns: u64, payload: &[u8]) -> Result<(), String> {
-        match self {
-            Appender::Journal { writer, .. } => writer.append(seq, timestamp_ns, payload).map_err(|e| e.to_string()),
-            Appender::Uring(writer) => writer.append(seq, timestamp_ns, payload).map_err(|e| e.to_string()),
-        }
-    }
-
-    /// Lets a writer that drives its own I/O (io_uring) reap and submit while idle.
-    #[inline]
-    pub fn poll(&mut self) -> Result<(), String> {
-        match self {
-            Appender::Journal { .. } => Ok(()),
-            Appender::Uring(writer) => writer.poll().map_err(|e| e.to_string()),
-        }
+        self.writer.append(seq, timestamp_ns, payload).map_err(|e| e.to_string())
     }
 
     pub fn source(&self) -> DurableSource {
-        match self {
-            Appender::Journal { writer, .. } => DurableSource::Watcher(writer.watcher()),
-            Appender::Uring(writer) => DurableSource::Atomic(writer.durable_handle()),
-        }
+        DurableSource::Watcher(self.writer.watcher())
     }
 
-    /// Syncs so far (io_uring: completed groups).
+    /// Syncs so far (io_uring writer: completed segment ranges).
     pub fn syncs(&self) -> u64 {
-        match self {
-            Appender::Journal { syncs, .. } => syncs.load(Ordering::Relaxed),
-            Appender::Uring(writer) => writer.completed_groups().load(Ordering::Relaxed),
-        }
+        self.syncs.load(Ordering::Relaxed)
     }
 
-    /// Waits until everything appended is durable (or written, in the non-durable modes).
+    /// Waits until everything appended is durable (or written, in `Mmap` mode).
     pub fn finish(&mut self) -> Result<(), String> {
-        match self {
-            Appender::Journal { writer, .. } => {
-                let last = writer.last_seq();
-                match writer.watcher().wait_for(last, Duration::from_secs(120)) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err("not durable within 120 s".to_string()),
-                    Err(error) => Err(error.to_string()),
-                }
-            }
-            Appender::Uring(writer) => writer.finish().map_err(|e| e.to_string()),
+        let last = self.writer.last_seq();
+        match self.writer.watcher().wait_for(last, Duration::from_secs(120)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("not durable within 120 s".to_string()),
+            Err(error) => Err(error.to_string()),
         }
     }
 
     pub fn close(self) -> Result<(), String> {
-        match self {
-            Appender::Journal { writer, .. } => writer.close().map_err(|e| e.to_string()),
-            Appender::Uring(mut writer) => writer.finish().map_err(|e| e.to_string()),
-        }
+        self.writer.close().map_err(|e| e.to_string())
     }
 }
 
@@ -223,8 +190,7 @@ pub struct AppendPass {
 
 pub fn append_pass(kind: WriterKind, stream: &Stream, dir: &Path) -> Result<AppendPass, String> {
     let records = stream.len();
-    let file_bytes = stream.file_bytes(records);
-    let mut appender = Appender::open(kind, dir, file_bytes)?;
+    let mut appender = Appender::open(kind, dir)?;
     let pinned = Pinned::to_measuring_cpu();
     let before = ThreadUsage::now();
     let started = Instant::now();

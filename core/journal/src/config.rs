@@ -14,16 +14,32 @@ pub enum Durability {
     Fsync,
 }
 
+/// Which writer carries `Durability::Fsync` (the other modes always use the mapping).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FsyncWriter {
+    /// Records are encoded into a private buffer and written by io_uring, each group linked
+    /// to an `fdatasync`; the appending thread never touches pages under write-back. Falls
+    /// back to `Mmap` where io_uring is unavailable. Not the default yet: a record reaches
+    /// the file only when its group is written, and the runtime's consumer catch-up
+    /// (`cex-runtime`) expects every published record in the file.
+    Uring,
+    /// Records are written into the shared mapping and a sync thread `fdatasync`s them.
+    #[default]
+    Mmap,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JournalConfig {
     /// Size of each segment file; a multiple of 8, at least 64 bytes.
     pub segment_bytes: u64,
     pub durability: Durability,
+    /// The writer behind `Durability::Fsync`; ignored in the other modes.
+    pub fsync_writer: FsyncWriter,
 }
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { segment_bytes: 64 << 20, durability: Durability::Fsync }
+        Self { segment_bytes: 64 << 20, durability: Durability::Fsync, fsync_writer: FsyncWriter::Mmap }
     }
 }
 
@@ -57,7 +73,8 @@ mod tests {
 
     #[test]
     fn segment_size_is_validated() {
-        let config = |segment_bytes| JournalConfig { segment_bytes, durability: Durability::None };
+        let config =
+            |segment_bytes| JournalConfig { segment_bytes, durability: Durability::None, ..JournalConfig::default() };
         assert!(config(32).segment_len().is_err());
         assert!(config(100).segment_len().is_err());
         assert_eq!(config(128).segment_len().unwrap(), 128);

@@ -16,6 +16,7 @@ use cex_engine::{Command, CommandEnvelope, Engine, EngineConfig, Event, EventSin
 use cex_schema::{DecodeError, EncodeError};
 
 use crate::origin::{decode_command_record, encode_command_record, encode_events, MAX_COMMAND_RECORD_BYTES};
+use crate::recovery;
 use crate::snapshots::{SkippedSnapshot, SnapshotStore};
 use crate::{
     Durability, DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, Origin, RecoveryReport,
@@ -89,6 +90,12 @@ pub struct Startup {
     /// Snapshot files that were present but unusable, and why.
     pub skipped_snapshots: Vec<SkippedSnapshot>,
     pub replayed_commands: u64,
+    /// In `fsync` mode, event records dropped because the command journal ended before
+    /// them: a crash wrote their events but not their commands, which were never durable.
+    pub dropped_event_records: u64,
+    /// Why the io_uring `fsync` writer was asked for but could not start, if so: the
+    /// journals run on the memory-mapped writer instead. The caller logs it as a warning.
+    pub uring_unavailable: Option<String>,
     /// Event records written during recovery for commands whose events had not been.
     pub regenerated_event_records: u64,
     pub state_hash: u64,
@@ -146,7 +153,16 @@ impl Buffers {
 impl DurableEngine {
     pub fn open(config: &DurableConfig, engine_config: EngineConfig) -> Result<(DurableEngine, Startup), DurableError> {
         let (commands, commands_report) = JournalWriter::open(config.dir.join("commands"), config.journal)?;
-        let (mut events, events_report) = JournalWriter::open(config.dir.join("events"), config.journal)?;
+        let events_dir = config.dir.join("events");
+        let (mut events, mut events_report) = JournalWriter::open(&events_dir, config.journal)?;
+        let mut dropped_event_records = 0;
+        if events_report.last_seq > commands_report.last_seq && config.journal.durability == Durability::Fsync {
+            // The two journals reach the disk independently: a crash can leave events of
+            // commands that never became durable (and were never acknowledged). Drop them.
+            drop(events);
+            dropped_event_records = recovery::truncate_after(&events_dir, commands_report.last_seq)?;
+            (events, events_report) = JournalWriter::open(&events_dir, config.journal)?;
+        }
         if events_report.last_seq > commands_report.last_seq {
             let why = format!(
                 "events reach {} but commands only {}; the event journal is derived: move {} aside and \
@@ -165,6 +181,8 @@ impl DurableEngine {
             events: events_report,
             snapshot_seq,
             skipped_snapshots,
+            uring_unavailable: commands.uring_unavailable().map(str::to_owned),
+            dropped_event_records,
             ..Startup::default()
         };
         let mut buffers = Buffers::new();

@@ -12,10 +12,11 @@ mod recovery;
 mod segment;
 mod snapshots;
 mod sync;
+mod uring;
 mod verify;
 mod writer;
 
-pub use config::{Durability, JournalConfig};
+pub use config::{Durability, FsyncWriter, JournalConfig};
 pub use durable::{DurableConfig, DurableEngine, DurableError, SnapshotPolicy, Stage, StageProbe, Startup};
 pub use error::{CorruptReason, Damage, JournalError};
 pub use origin::{
@@ -27,5 +28,6 @@ pub use record::{record_bytes, Record, HEADER_BYTES};
 pub use recovery::{DroppedTail, RecoveryReport};
 pub use snapshots::{LoadedSnapshot, SkippedSnapshot, SnapshotStore};
 pub use sync::{DurableWatcher, FileSyncer, SyncRange, Syncer};
+pub use uring::io_uring_support;
 pub use verify::verify;
 pub use writer::JournalWriter;

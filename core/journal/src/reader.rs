@@ -120,6 +120,11 @@ impl JournalReader {
     /// At the end of the current segment's data: switches to the next segment if the writer
     /// has created it. Once it exists the writer never writes to this one again.
     fn advance(&mut self) -> Result<bool, JournalError> {
+        // A segment with no records yet (a writer may stop right after creating one) has
+        // no successor to move to: its own name is the one `next_seq` gives.
+        if self.segment.as_ref().is_some_and(|s| s.first_seq == self.next_seq) {
+            return Ok(false);
+        }
         let Some(map) = segment::open_raw(&segment::path(&self.dir, self.next_seq))? else {
             return Ok(false);
         };

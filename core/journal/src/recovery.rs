@@ -74,6 +74,45 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     Ok(Recovered { report, segments, tail })
 }
 
+/// Cuts the journal in `dir` after record `last_seq`: later segments are deleted (newest
+/// first, so a crash midway leaves a journal without gaps) and the rest of the segment
+/// holding `last_seq + 1` is zeroed and flushed. Returns how many records were dropped. For
+/// a derived journal only (the event journal, which may run ahead of the command journal
+/// after a crash): no writer may hold `dir`.
+pub(crate) fn truncate_after(dir: &Path, last_seq: u64) -> Result<u64, JournalError> {
+    let Walk { report, segments, last } = walk(dir, segment::open_mut)?;
+    drop(last);
+    if report.last_seq <= last_seq {
+        return Ok(0);
+    }
+    for seg in segments.iter().rev() {
+        if seg.first_seq <= last_seq {
+            let (file, mut map) = segment::open_mut(&seg.path)?;
+            let from = offset_of(&map, seg.first_seq, last_seq + 1);
+            let to = written_end(&map, from);
+            map[from..to].fill(0);
+            map.flush().map_err(JournalError::io(&seg.path))?;
+            file.sync_data().map_err(JournalError::io(&seg.path))?;
+            break;
+        }
+        std::fs::remove_file(&seg.path).map_err(JournalError::io(&seg.path))?;
+    }
+    File::open(dir).and_then(|d| d.sync_all()).map_err(JournalError::io(dir))?;
+    Ok(report.last_seq - last_seq)
+}
+
+/// Where record `seq` starts in a verified segment whose first record is `first_seq`.
+fn offset_of(bytes: &[u8], first_seq: u64, seq: u64) -> usize {
+    let mut offset = 0;
+    for _ in first_seq..seq {
+        match record::slot(bytes, offset) {
+            Slot::Valid { next, .. } => offset = next,
+            _ => break,
+        }
+    }
+    offset
+}
+
 /// Verifies every segment, opened by `open`, in order, and changes nothing: the report's
 /// dropped tail is what recovery then cuts off. Refuses a journal recovery would refuse.
 pub(crate) fn walk<F, M: Deref<Target = [u8]>>(

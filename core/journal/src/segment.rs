@@ -78,8 +78,29 @@ pub(crate) fn remove_temporaries(dir: &Path) -> Result<(), JournalError> {
 
 /// Creates the segment starting at `first_seq`, preallocated to `len` zero bytes, and maps it.
 pub(crate) fn create(dir: &Path, first_seq: u64, len: usize) -> Result<(File, MmapMut), JournalError> {
-    let final_path = path(dir, first_seq);
-    let tmp = dir.join(format!("{first_seq:020}{TMP_SUFFIX}"));
+    let file = create_file(dir, first_seq, len)?;
+    let map = map_mut(&file).map_err(JournalError::io(path(dir, first_seq)))?;
+    Ok((file, map))
+}
+
+/// Creates the segment starting at `first_seq`, preallocated to `len` zero bytes, open for
+/// reading and writing but not mapped.
+pub(crate) fn create_file(dir: &Path, first_seq: u64, len: usize) -> Result<File, JournalError> {
+    let file = create_unnamed(dir, first_seq, len)?;
+    let (tmp, final_path) = (tmp_name(first_seq), path(dir, first_seq));
+    fs::rename(dir.join(tmp), &final_path).map_err(JournalError::io(&final_path))?;
+    Ok(file)
+}
+
+/// The name a segment is built under, relative to its directory.
+pub(crate) fn tmp_name(first_seq: u64) -> String {
+    format!("{first_seq:020}{TMP_SUFFIX}")
+}
+
+/// Builds the segment starting at `first_seq` under its temporary name ([`tmp_name`]), for
+/// the caller to rename into place ([`file_name`]) once it may be seen.
+pub(crate) fn create_unnamed(dir: &Path, first_seq: u64, len: usize) -> Result<File, JournalError> {
+    let tmp = dir.join(tmp_name(first_seq));
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -88,9 +109,7 @@ pub(crate) fn create(dir: &Path, first_seq: u64, len: usize) -> Result<(File, Mm
         .open(&tmp)
         .map_err(JournalError::io(&tmp))?;
     preallocate(&file, len).map_err(JournalError::io(&tmp))?;
-    fs::rename(&tmp, &final_path).map_err(JournalError::io(&final_path))?;
-    let map = map_mut(&file).map_err(JournalError::io(&final_path))?;
-    Ok((file, map))
+    Ok(file)
 }
 
 /// Maps an existing segment read-write, for the writer.

@@ -29,6 +29,13 @@ pub trait Syncer: Send + 'static {
     /// Returns only once the directory's entries (the names of new segments) are on stable
     /// storage.
     fn sync_dir(&mut self, dir: &File) -> io::Result<()>;
+    /// With the io_uring writer, the kernel flushes: this is called once a group's write and
+    /// `fdatasync` of `range` have completed, before the durable sequence may cover it. An
+    /// error fails the journal as a failed flush does.
+    fn completed(&mut self, range: SyncRange<'_>) -> io::Result<()> {
+        let _ = range;
+        Ok(())
+    }
 }
 
 /// The real syncer: `fdatasync` on the segment, which writes back the pages dirtied through
@@ -91,7 +98,7 @@ impl Shared {
         self.failure.get().map(|e| JournalError::SyncFailed(Arc::clone(e)))
     }
 
-    fn fail(&self, error: io::Error) {
+    pub fn fail(&self, error: io::Error) {
         // Only the first failure matters: nothing after it can become durable.
         let _ = self.failure.set(Arc::new(error));
         self.wake_all();
@@ -310,7 +317,7 @@ impl SyncLoop {
 }
 
 /// Turns a panic in the sync thread into a failure, so waiters and the writer learn of it.
-struct FailOnPanic(Arc<Shared>);
+pub(crate) struct FailOnPanic(pub Arc<Shared>);
 
 impl Drop for FailOnPanic {
     fn drop(&mut self) {

@@ -24,7 +24,7 @@ mod tests {
 
     /// Segments of 256 bytes: six 40-byte records each, so records 7..=10 are in the last.
     fn write(dir: &Path, records: u64) {
-        let config = JournalConfig { segment_bytes: 256, durability: Durability::Mmap };
+        let config = JournalConfig { segment_bytes: 256, durability: Durability::Mmap, ..JournalConfig::default() };
         let (mut writer, _) = JournalWriter::open(dir, config).unwrap();
         for seq in 1..=records {
             writer.append(seq, seq * 10, &[seq as u8; 16]).unwrap();

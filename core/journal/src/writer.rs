@@ -5,12 +5,13 @@ use std::thread;
 
 use memmap2::MmapMut;
 
-use crate::config::{Durability, JournalConfig};
+use crate::config::{Durability, FsyncWriter, JournalConfig};
 use crate::error::JournalError;
 use crate::record::{self, record_bytes};
 use crate::recovery::{self, Recovered, RecoveryReport, Tail};
 use crate::segment::{self, SegmentFile};
 use crate::sync::{self, DurableWatcher, FileSyncer, Shared, SyncSegment, SyncThread, Syncer};
+use crate::uring::{self, UringWriter};
 
 /// The single writer of a journal directory. `append` never waits for readers, and in
 /// `Fsync` mode never waits for the disk either: durability is reported through
@@ -18,6 +19,11 @@ use crate::sync::{self, DurableWatcher, FileSyncer, Shared, SyncSegment, SyncThr
 pub struct JournalWriter {
     dir: PathBuf,
     durability: Durability,
+    fsync_writer: FsyncWriter,
+    /// Why io_uring could not be used, if `Uring` was asked for and `Mmap` runs instead.
+    uring_unavailable: Option<String>,
+    /// The `Fsync` writer on io_uring; when set, `active` and `sync` are unused.
+    uring: Option<UringWriter>,
     segment_len: usize,
     max_payload: usize,
     last_seq: u64,
@@ -51,6 +57,9 @@ impl JournalWriter {
         let writer = Self {
             dir: dir.as_ref().to_path_buf(),
             durability: config.durability,
+            fsync_writer: config.fsync_writer,
+            uring_unavailable: None,
+            uring: None,
             segment_len: config.segment_len()?,
             max_payload: config.max_payload(),
             last_seq: 0,
@@ -81,9 +90,32 @@ impl JournalWriter {
             if created {
                 self.sync_parent(syncer.as_mut())?;
             }
-            self.start_sync(syncer, &segments, tail)?;
+            let ring = match self.fsync_writer {
+                FsyncWriter::Uring => uring::ring().map_err(|why| self.uring_unavailable = Some(why)).ok(),
+                FsyncWriter::Mmap => None,
+            };
+            match ring {
+                Some(ring) => self.start_uring(ring, syncer, &segments, tail)?,
+                None => self.start_sync(syncer, &segments, tail)?,
+            }
         }
         Ok((self, report))
+    }
+
+    fn start_uring(
+        &mut self,
+        ring: io_uring::IoUring,
+        mut syncer: Box<dyn Syncer>,
+        segments: &[SegmentFile],
+        tail: Option<File>,
+    ) -> Result<(), JournalError> {
+        let dir = File::open(&self.dir).map_err(JournalError::io(&self.dir))?;
+        sync::sync_existing(syncer.as_mut(), &dir, segments, self.last_seq)?;
+        // From here on the kernel writes through the descriptor, not the mapping.
+        let tail = tail.zip(self.active.take()).map(|(file, active)| (file, active.offset));
+        let writer = UringWriter::start(ring, &self.dir, self.segment_len, Arc::clone(&self.shared), syncer, tail)?;
+        self.uring = Some(writer);
+        Ok(())
     }
 
     /// A new directory's own entry must be durable too, or a power loss can lose it whole.
@@ -109,9 +141,16 @@ impl JournalWriter {
     }
 
     /// Appends the record `seq`, which must be `last_seq() + 1`. Once this returns the record
-    /// is visible to readers; it is durable once `durable_seq() >= seq`.
+    /// is visible to readers, except with the io_uring `Fsync` writer, where it is once its
+    /// group is written (at the latest when it is durable); it is durable once
+    /// `durable_seq() >= seq`.
     pub fn append(&mut self, seq: u64, timestamp_ns: u64, payload: &[u8]) -> Result<(), JournalError> {
         self.check(seq, payload)?;
+        if let Some(uring) = &mut self.uring {
+            uring.append(seq, timestamp_ns, payload)?;
+            self.last_seq = seq;
+            return Ok(());
+        }
         if self.durability != Durability::None {
             self.segment_for(seq, record_bytes(payload.len()))?.write(seq, timestamp_ns, payload);
         }
@@ -166,6 +205,21 @@ impl JournalWriter {
         Ok(Active { map, offset: 0 })
     }
 
+    /// The writer that carries `Fsync` mode here, `None` in the other modes.
+    pub fn fsync_writer(&self) -> Option<FsyncWriter> {
+        match (self.durability, &self.uring) {
+            (Durability::Fsync, Some(_)) => Some(FsyncWriter::Uring),
+            (Durability::Fsync, None) => Some(FsyncWriter::Mmap),
+            _ => None,
+        }
+    }
+
+    /// Why the io_uring writer was asked for but could not start (the memory-mapped writer
+    /// with its sync thread runs instead): the caller should log it as a warning.
+    pub fn uring_unavailable(&self) -> Option<&str> {
+        self.uring_unavailable.as_deref()
+    }
+
     /// The last sequence appended (0 for an empty journal).
     pub fn last_seq(&self) -> u64 {
         self.last_seq
@@ -187,6 +241,9 @@ impl JournalWriter {
     pub fn close(mut self) -> Result<(), JournalError> {
         if let Some(sync) = &mut self.sync {
             sync.stop();
+        }
+        if let Some(uring) = &mut self.uring {
+            uring.stop();
         }
         self.shared.failure().map_or(Ok(()), Err)
     }

@@ -1,5 +1,6 @@
-//! Crash test: a durable engine in `mmap` mode runs as a child process and is killed with
-//! SIGKILL at random moments while orders stream in. After every kill:
+//! Crash test: a durable engine in `mmap` mode, and in `fsync` mode on the io_uring writer,
+//! runs as a child process and is killed with SIGKILL at random moments while orders stream
+//! in. After every kill:
 //! - every command it acknowledged is in the journal exactly once, byte for byte;
 //! - the restarted child recovers to the state a fresh replay of that prefix reaches;
 //! - money is conserved and every other invariant holds in that state.
@@ -52,9 +53,10 @@ fn frame(ts_ns: u64, command: &Command) -> Vec<u8> {
     bytes
 }
 
-fn spawn_child(dir: &Path) -> (Child, BufReader<ChildStdout>, u64, u64) {
+fn spawn_child(dir: &Path, durability: &str) -> (Child, BufReader<ChildStdout>, u64, u64) {
     let mut child = Process::new(env!("CARGO_BIN_EXE_cex-journal-crash-child"))
         .arg(dir)
+        .arg(durability)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -141,16 +143,26 @@ fn stream_until_killed(
 
 #[test]
 fn sigkill_at_random_moments_loses_no_acknowledged_command() {
+    kill_and_recover("mmap", KILLS);
+}
+
+/// Acks wait for the durable sequence, which the io_uring writer publishes per group.
+#[test]
+fn sigkill_in_fsync_mode_on_the_io_uring_writer_loses_no_durable_command() {
+    kill_and_recover("fsync", KILLS);
+}
+
+fn kill_and_recover(durability: &str, kills_wanted: usize) {
     let commands = generate_commands();
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(17);
     let mut acknowledged = 0;
     let mut kills = 0;
-    for round in 0..=KILLS {
-        let (child, stdout, recovered_seq, recovered_hash) = spawn_child(dir.path());
+    for round in 0..=kills_wanted {
+        let (child, stdout, recovered_seq, recovered_hash) = spawn_child(dir.path(), durability);
         assert!(recovered_seq >= acknowledged, "round {round}: acknowledged {acknowledged}, recovered {recovered_seq}");
         assert_eq!(recovered_hash, replay_prefix(&commands, recovered_seq), "round {round}: wrong recovered state");
-        if round == KILLS || recovered_seq as usize == commands.len() {
+        if round == kills_wanted || recovered_seq as usize == commands.len() {
             drop(child);
             break;
         }
@@ -161,5 +173,5 @@ fn sigkill_at_random_moments_loses_no_acknowledged_command() {
         let journaled = journaled_commands(dir.path(), &commands);
         assert!(journaled >= acknowledged, "round {round}: acknowledged {acknowledged} but journaled {journaled}");
     }
-    assert_eq!(kills, KILLS, "the commands ran out before every kill");
+    assert_eq!(kills, kills_wanted, "the commands ran out before every kill");
 }

@@ -1,4 +1,4 @@
-//! `Fsync` mode: the durable sequence never runs ahead of completed syncs.
+//! `Fsync` mode, with each writer: the durable sequence never runs ahead of completed syncs.
 
 mod common;
 
@@ -10,15 +10,31 @@ use std::thread;
 use std::time::Duration;
 
 use cex_journal::{
-    Durability, FileSyncer, JournalConfig, JournalError, JournalReader, JournalWriter, SyncRange, Syncer,
+    Durability, FileSyncer, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter, SyncRange, Syncer,
 };
 use common::*;
 
 /// Long enough never to expire in a passing run; the tests never measure time.
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn fsync_config() -> JournalConfig {
-    JournalConfig { segment_bytes: 64 << 10, durability: Durability::Fsync }
+const WRITERS: [FsyncWriter; 2] = [FsyncWriter::Uring, FsyncWriter::Mmap];
+
+fn fsync_config(fsync_writer: FsyncWriter) -> JournalConfig {
+    JournalConfig { segment_bytes: 64 << 10, durability: Durability::Fsync, fsync_writer }
+}
+
+/// Opens in `Fsync` mode and checks the asked-for writer runs (io_uring may be unavailable
+/// on the test host: then the memory-mapped writer must run, and say why).
+fn open_fsync(dir: &std::path::Path, writer: FsyncWriter, syncer: impl Syncer) -> JournalWriter {
+    let (journal, _) = JournalWriter::open_with_syncer(dir, fsync_config(writer), syncer).unwrap();
+    match journal.uring_unavailable() {
+        Some(why) => {
+            eprintln!("io_uring unavailable here ({why}): the {writer:?} case runs on the mmap writer");
+            assert_eq!(journal.fsync_writer(), Some(FsyncWriter::Mmap));
+        }
+        None => assert_eq!(journal.fsync_writer(), Some(writer)),
+    }
+    journal
 }
 
 /// The real syncer, instrumented: it checks each range is contiguous with what came before
@@ -74,14 +90,33 @@ impl Syncer for Recording {
     fn sync_dir(&mut self, dir: &File) -> io::Result<()> {
         self.inner.sync_dir(dir)
     }
+
+    /// The io_uring writer's flush completed: the same checks, without flushing again. The
+    /// reader maps the segments, so this also checks that records the kernel wrote through
+    /// the descriptor show in other threads' mappings.
+    fn completed(&mut self, range: SyncRange<'_>) -> io::Result<()> {
+        let covered = self.covered.load(Ordering::SeqCst);
+        if range.first_seq != covered + 1 {
+            self.violation(format!("completion of {}..={} after {covered}", range.first_seq, range.last_seq));
+        }
+        self.check_written(range.last_seq);
+        self.covered.store(range.last_seq.max(covered), Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 #[test]
 fn durable_seq_never_runs_ahead_of_completed_syncs() {
+    for writer in WRITERS {
+        durable_seq_never_runs_ahead_of_completed_syncs_with(writer);
+    }
+}
+
+fn durable_seq_never_runs_ahead_of_completed_syncs_with(fsync_writer: FsyncWriter) {
     const N: u64 = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let (syncer, covered, violations) = Recording::new(dir.path());
-    let (mut writer, _) = JournalWriter::open_with_syncer(dir.path(), fsync_config(), syncer).unwrap();
+    let mut writer = open_fsync(dir.path(), fsync_writer, syncer);
     let done = Arc::new(AtomicBool::new(false));
 
     let checker = {
@@ -134,15 +169,21 @@ fn durable_seq_never_runs_ahead_of_completed_syncs() {
 
 #[test]
 fn reopening_makes_existing_records_durable_first() {
+    for fsync_writer in WRITERS {
+        reopening_makes_existing_records_durable_first_with(fsync_writer);
+    }
+}
+
+fn reopening_makes_existing_records_durable_first_with(fsync_writer: FsyncWriter) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut writer, _) =
-        JournalWriter::open(dir.path(), JournalConfig { durability: Durability::Mmap, ..fsync_config() }).unwrap();
+    let mmap = JournalConfig { durability: Durability::Mmap, ..fsync_config(fsync_writer) };
+    let (mut writer, _) = JournalWriter::open(dir.path(), mmap).unwrap();
     append_range(&mut writer, 1, 3_000);
     drop(writer);
 
     let (syncer, covered, violations) = Recording::new(dir.path());
-    let (mut writer, report) = JournalWriter::open_with_syncer(dir.path(), fsync_config(), syncer).unwrap();
-    assert_eq!(report.last_seq, 3_000);
+    let mut writer = open_fsync(dir.path(), fsync_writer, syncer);
+    assert_eq!(writer.last_seq(), 3_000);
     assert_eq!((covered.load(Ordering::SeqCst), writer.durable_seq()), (3_000, 3_000));
     append_range(&mut writer, 3_001, 3_100);
     writer.close().unwrap();
@@ -186,15 +227,28 @@ impl Syncer for Gated {
     fn sync_dir(&mut self, dir: &File) -> io::Result<()> {
         FileSyncer.sync_dir(dir)
     }
+
+    fn completed(&mut self, range: SyncRange<'_>) -> io::Result<()> {
+        let (open, changed) = &*self.gate;
+        drop(changed.wait_while(open.lock().unwrap(), |open| !*open).unwrap());
+        self.covered.fetch_max(range.last_seq, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 #[test]
 fn wait_for_returns_only_once_the_sequence_is_durable() {
+    for fsync_writer in WRITERS {
+        wait_for_returns_only_once_the_sequence_is_durable_with(fsync_writer);
+    }
+}
+
+fn wait_for_returns_only_once_the_sequence_is_durable_with(fsync_writer: FsyncWriter) {
     let dir = tempfile::tempdir().unwrap();
     let gate = Arc::new((Mutex::new(false), Condvar::new()));
     let covered = Arc::new(AtomicU64::new(0));
     let syncer = Gated { gate: Arc::clone(&gate), covered: Arc::clone(&covered) };
-    let (mut writer, _) = JournalWriter::open_with_syncer(dir.path(), fsync_config(), syncer).unwrap();
+    let mut writer = open_fsync(dir.path(), fsync_writer, syncer);
     let gate = Gate(gate);
     let watcher = writer.watcher();
     append_range(&mut writer, 1, 10);
@@ -227,12 +281,22 @@ impl Syncer for Failing {
     fn sync_dir(&mut self, _: &File) -> io::Result<()> {
         Ok(())
     }
+
+    fn completed(&mut self, _: SyncRange<'_>) -> io::Result<()> {
+        Err(io::Error::other("disk gone"))
+    }
 }
 
 #[test]
 fn a_failed_sync_stops_the_journal() {
+    for fsync_writer in WRITERS {
+        a_failed_sync_stops_the_journal_with(fsync_writer);
+    }
+}
+
+fn a_failed_sync_stops_the_journal_with(fsync_writer: FsyncWriter) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut writer, _) = JournalWriter::open_with_syncer(dir.path(), fsync_config(), Failing).unwrap();
+    let mut writer = open_fsync(dir.path(), fsync_writer, Failing);
     writer.append(1, 0, b"x").unwrap();
     assert!(matches!(writer.watcher().wait_for(1, PATIENCE), Err(JournalError::SyncFailed(_))));
     assert!(matches!(writer.append(2, 0, b"x"), Err(JournalError::SyncFailed(_))));
@@ -242,6 +306,13 @@ fn a_failed_sync_stops_the_journal() {
 
 #[test]
 fn fsync_mode_round_trips_with_the_real_syncer() {
+    for fsync_writer in WRITERS {
+        fsync_mode_round_trips_with_the_real_syncer_with(fsync_writer);
+    }
+}
+
+fn fsync_mode_round_trips_with_the_real_syncer_with(fsync_writer: FsyncWriter) {
+    let fsync_config = || fsync_config(fsync_writer);
     let dir = tempfile::tempdir().unwrap();
     let (mut writer, _) = JournalWriter::open(dir.path().join("new"), fsync_config()).unwrap();
     append_range(&mut writer, 1, 5_000);

@@ -15,7 +15,7 @@ const COMMANDS: usize = 1_000_000;
 fn durable_config(dir: &Path, every_commands: u64) -> DurableConfig {
     DurableConfig {
         dir: dir.to_path_buf(),
-        journal: JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap },
+        journal: JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap, ..JournalConfig::default() },
         snapshots: SnapshotPolicy { every_commands, every_ns: 0, keep: 8 },
     }
 }
@@ -62,9 +62,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// An event journal holding only the first `upto` records of `events`.
+/// A journal holding only the first `upto` records of `events`.
 fn write_events_prefix(dir: &Path, events: &[(u64, u64, Vec<u8>)], upto: u64) {
-    let config = JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap };
+    let config = JournalConfig { segment_bytes: 16 << 20, durability: Durability::Mmap, ..JournalConfig::default() };
     let (mut writer, _) = JournalWriter::open(dir, config).unwrap();
     for (seq, ts, payload) in events.iter().take_while(|(seq, _, _)| *seq <= upto) {
         writer.append(*seq, *ts, payload).unwrap();
@@ -118,4 +118,35 @@ fn durability_none_opens_a_fresh_directory_and_keeps_nothing() {
     assert_eq!(durable.submit(1, Origin::INTERNAL, &asset, &mut Vec::new()).unwrap(), 1);
     durable.close().unwrap();
     assert!(!dir.path().join("data/commands").exists());
+}
+
+/// After a crash in `fsync` mode the event journal can hold events of commands that never
+/// reached the disk. Opening in `fsync` mode drops them; `mmap` mode still refuses.
+#[test]
+fn fsync_mode_drops_events_past_the_command_journal() {
+    const COMMANDS: usize = 5_000;
+    const LOST: u64 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (engine_config, _) = record_flow(&data, COMMANDS, 0);
+    let commands = records(&data.join("commands"));
+    let events = records(&data.join("events"));
+    let kept = commands.len() as u64 - LOST;
+    std::fs::remove_dir_all(data.join("commands")).unwrap();
+    write_events_prefix(&data.join("commands"), &commands, kept);
+
+    let mmap = durable_config(&data, 0);
+    assert!(matches!(DurableEngine::open(&mmap, engine_config), Err(cex_journal::DurableError::Inconsistent(_))));
+
+    let mut fsync = durable_config(&data, 0);
+    fsync.journal.durability = Durability::Fsync;
+    let (durable, startup) = DurableEngine::open(&fsync, engine_config).unwrap();
+    assert_eq!(startup.dropped_event_records, LOST);
+    assert_eq!((startup.commands.last_seq, durable.engine().last_seq()), (kept, kept));
+    durable.close().unwrap();
+    assert_eq!(records(&data.join("events")), events[..kept as usize].to_vec());
+
+    let (durable, startup) = DurableEngine::open(&mmap, engine_config).unwrap();
+    assert_eq!((startup.dropped_event_records, startup.replayed_commands), (0, kept));
+    durable.close().unwrap();
 }

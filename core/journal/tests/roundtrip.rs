@@ -178,3 +178,17 @@ fn handles_can_move_between_threads() {
     send::<JournalReader>();
     share::<cex_journal::DurableWatcher>();
 }
+
+/// A writer can stop right after creating a segment: a reader then waits at the empty
+/// segment instead of spinning on it, and picks up the records once they come.
+#[test]
+fn a_reader_waits_at_an_empty_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("00000000000000000001.journal"), vec![0; SEGMENT_BYTES as usize]).unwrap();
+    let mut reader = JournalReader::open(dir.path(), 1).unwrap();
+    assert!(reader.try_next().unwrap().is_none());
+    let (mut writer, report) = JournalWriter::open(dir.path(), config(Durability::Mmap)).unwrap();
+    assert_eq!((report.last_seq, report.segments), (0, 1));
+    append_range(&mut writer, 1, 3);
+    assert_eq!(reader.try_next().unwrap().map(|r| r.seq), Some(1));
+}

@@ -12,7 +12,7 @@ use cex_runtime::{Consumer, ConsumerOptions, Producer, RuntimeBuilder, RuntimeCo
 fn durable_config(dir: &Path, durability: Durability) -> DurableConfig {
     DurableConfig {
         dir: dir.to_path_buf(),
-        journal: JournalConfig { segment_bytes: 1 << 20, durability },
+        journal: JournalConfig { segment_bytes: 1 << 20, durability, ..JournalConfig::default() },
         snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 2 },
     }
 }

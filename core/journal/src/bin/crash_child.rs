@@ -1,25 +1,36 @@
-//! Test support for the crash test (`tests/crash.rs`): a durable engine in `mmap` mode
-//! that reads commands from stdin and acknowledges each once it is journaled and applied.
+//! Test support for the crash test (`tests/crash.rs`): a durable engine that reads commands
+//! from stdin and acknowledges them once they are journaled and applied, and in `fsync`
+//! mode (on the io_uring writer) only once they are durable.
 //!
-//! Usage: `cex-journal-crash-child DIR`. On start it prints `ready <last_seq> <state_hash>`.
-//! Each stdin frame is a timestamp (u64 LE), a length (u16 LE) and an SBE command; each
-//! accepted command is answered with `ack <seq>`. It runs until stdin closes, or is killed.
+//! Usage: `cex-journal-crash-child DIR [mmap|fsync]` (default `mmap`). On start it prints
+//! `ready <last_seq> <state_hash>`. Each stdin frame is a timestamp (u64 LE), a length
+//! (u16 LE) and an SBE command; accepted commands are answered with `ack <seq>`, meaning
+//! every sequence up to it. It runs until stdin closes, or is killed.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use cex_engine::EngineConfig;
-use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, Origin, SnapshotPolicy};
+use cex_journal::{Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, Origin, SnapshotPolicy};
 
 fn main() -> ExitCode {
     let Some(dir) = std::env::args().nth(1).map(PathBuf::from) else {
-        eprintln!("usage: cex-journal-crash-child DIR");
+        eprintln!("usage: cex-journal-crash-child DIR [mmap|fsync]");
         return ExitCode::from(2);
+    };
+    let durability = match std::env::args().nth(2).as_deref() {
+        None | Some("mmap") => Durability::Mmap,
+        Some("fsync") => Durability::Fsync,
+        Some(other) => {
+            eprintln!("unknown durability {other:?}: mmap or fsync");
+            return ExitCode::from(2);
+        }
     };
     let config = DurableConfig {
         dir,
-        journal: JournalConfig { segment_bytes: 1 << 20, durability: Durability::Mmap },
+        journal: JournalConfig { segment_bytes: 1 << 20, durability, fsync_writer: FsyncWriter::Uring },
         snapshots: SnapshotPolicy { every_commands: 5_000, every_ns: 0, keep: 3 },
     };
     match serve(&config) {
@@ -33,6 +44,11 @@ fn main() -> ExitCode {
 
 fn serve(config: &DurableConfig) -> Result<(), Box<dyn std::error::Error>> {
     let (mut durable, startup) = DurableEngine::open(config, EngineConfig::default())?;
+    if let Some(why) = &startup.uring_unavailable {
+        eprintln!("crash child: io_uring unavailable ({why}), fsync runs on the mmap writer");
+    }
+    let watcher = durable.durable_watcher();
+    let mut acked = startup.commands.last_seq;
     let mut out = io::stdout().lock();
     writeln!(out, "ready {} {}", startup.commands.last_seq, startup.state_hash)?;
     out.flush()?;
@@ -49,8 +65,16 @@ fn serve(config: &DurableConfig) -> Result<(), Box<dyn std::error::Error>> {
         let command = cex_schema::decode_command(bytes).map_err(|error| format!("{error:?}"))?;
         events.clear();
         let seq = durable.submit(ts_ns, Origin::INTERNAL, &command, &mut events)?;
-        writeln!(out, "ack {seq}")?;
-        out.flush()?;
+        // Acknowledge what is durable; with no more input buffered, wait for the rest.
+        if input.buffer().is_empty() {
+            watcher.wait_for(seq, Duration::from_secs(60))?;
+        }
+        let durable_seq = watcher.durable_seq();
+        if durable_seq > acked {
+            acked = durable_seq;
+            writeln!(out, "ack {acked}")?;
+            out.flush()?;
+        }
     }
     durable.close()?;
     Ok(())

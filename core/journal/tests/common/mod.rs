@@ -10,7 +10,7 @@ use cex_journal::{record_bytes, Durability, JournalConfig, JournalReader, Journa
 pub const SEGMENT_BYTES: u64 = 1024;
 
 pub fn config(durability: Durability) -> JournalConfig {
-    JournalConfig { segment_bytes: SEGMENT_BYTES, durability }
+    JournalConfig { segment_bytes: SEGMENT_BYTES, durability, ..JournalConfig::default() }
 }
 
 pub fn timestamp(seq: u64) -> u64 {
