@@ -19,9 +19,10 @@ use std::sync::Arc;
 
 use cex_config::NodeConfig;
 use cex_gateway::Gateway;
+use cex_identity::Identity;
 use cex_journal::{DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
-use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel};
+use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel, Trading};
 
 pub use engine_client::{ClientError, EngineClient};
 pub use gateway::gateway_config;
@@ -61,7 +62,18 @@ impl std::fmt::Display for NodeError {
 
 impl std::error::Error for NodeError {}
 
+/// The node's services, for what acts inside the process on its users' behalf (the
+/// `cex run --demo` bots): identity, trading, the engine's client and the runtime they run on.
+#[derive(Clone)]
+pub struct Services {
+    pub identity: Arc<Identity>,
+    pub trading: Arc<Trading>,
+    pub engine: Arc<EngineClient>,
+    pub runtime: tokio::runtime::Handle,
+}
+
 pub struct Node {
+    services: Services,
     runtime: Runtime,
     projector: projector::Projector,
     rest: HttpServer,
@@ -98,7 +110,14 @@ impl Node {
         let runtime = builder.start().map_err(NodeError::Runtime)?;
         let projector = projector::Projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
-        let rest = rest::start(config, Arc::new(engine), model.clone()).map_err(NodeError::Rest)?;
+        let engine = Arc::new(engine);
+        let rest = rest::start(config, engine.clone(), model.clone()).map_err(NodeError::Rest)?;
+        let services = Services {
+            identity: rest.identity.clone(),
+            trading: rest.trading.clone(),
+            engine,
+            runtime: rest.runtime.clone(),
+        };
         tracing::info!(address = %rest.server.address(), "REST: identity and trading (docs/IDENTITY.md, docs/TRADING_API.md)");
         let verifier = Arc::new(gateway::IdentityVerifier { identity: rest.identity.clone(), runtime: rest.runtime });
         let gateway =
@@ -107,7 +126,11 @@ impl Node {
         let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats(), model)
             .map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, projector, rest: rest.server, gateway, ops }, wired))
+        Ok((Node { services, runtime, projector, rest: rest.server, gateway, ops }, wired))
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     pub fn monitor(&self) -> Monitor {
