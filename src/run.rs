@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use cex_config::NodeConfig;
+use cex_demo::Demo;
 use cex_node::Node;
 
 /// Where the configuration comes from, shared by the commands that need one.
@@ -44,6 +47,10 @@ pub struct RunArgs {
     /// Overrides `[network] ops_port`.
     #[arg(long)]
     ops_port: Option<u16>,
+    /// Demo mode, for local trials only: seeds demo users with balances and runs a market
+    /// maker and a few traders (`[demo]` in cex.toml; docs/OPERATIONS.md, "Demo mode").
+    #[arg(long)]
+    demo: bool,
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
@@ -63,8 +70,19 @@ pub fn run(args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let demo = match args.demo.then(|| start_demo(&config, &node)).transpose() {
+        Ok(demo) => demo,
+        Err(error) => {
+            tracing::error!("{error}; stopping");
+            let _ = node.shutdown();
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(error) = wait_for_signal() {
         tracing::error!("cannot wait for signals: {error}; stopping");
+    }
+    if let Some(demo) = demo {
+        demo.stop();
     }
     tracing::info!("stopping: intake closed, draining the rings, writing a snapshot");
     match node.shutdown() {
@@ -74,6 +92,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Seeds the demo users, starts the bots and prints the credentials on stdout.
+fn start_demo(config: &NodeConfig, node: &Node) -> Result<Demo, cex_demo::SeedError> {
+    tracing::warn!("demo mode is for local trials only: its users' passwords are printed and kept on disk");
+    let (demo, users) = Demo::start(config, node.services())?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "{}", cex_demo::banner(&users, node.rest_address(), &config.data_dir));
+    let _ = stdout.flush();
+    Ok(demo)
 }
 
 fn load(args: &RunArgs) -> Result<NodeConfig, cex_config::ConfigErrors> {

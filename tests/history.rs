@@ -6,7 +6,7 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Child;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use cex_config::NodeConfig;
@@ -22,7 +22,7 @@ fn now_ms() -> i64 {
 }
 
 fn start(dir: &std::path::Path, ports: Ports) -> Child {
-    start_cex_run_with(dir, ports, &["--config", "cex.toml"]).0
+    start_cex_run_with(dir, ports, &["--config", "cex.toml"], Stdio::null()).0
 }
 
 fn call(rest: SocketAddr, method: &str, path: &str, body: Option<&Value>, user: &User) -> (u16, Value) {

@@ -11,6 +11,7 @@
 //! Amounts in `[[symbols]]` are decimal strings in whole units ("0.01"), converted exactly to
 //! the engine's integer minor units with the asset's scale (see [`units`]).
 
+mod demo;
 mod error;
 mod gateway;
 mod limits;
@@ -19,6 +20,7 @@ mod node;
 mod refdata;
 pub mod units;
 
+pub use demo::DemoSettings;
 pub use error::{ConfigError, ConfigErrors};
 pub use gateway::{GatewayIdle, GatewaySettings};
 pub use limits::LimitSettings;

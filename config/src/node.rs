@@ -12,6 +12,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
+use crate::demo::DemoSettings;
 use crate::error::{ConfigError, ConfigErrors};
 use crate::gateway::GatewaySettings;
 use crate::limits::LimitSettings;
@@ -23,7 +24,7 @@ use crate::units::{format_minor_units, to_minor_units, UnitsError};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
 const TOP_LEVEL_KEYS: &str =
-    "data_dir, network, journal, snapshots, engine, rings, gateway, limits, store, email, assets, symbols";
+    "data_dir, network, journal, snapshots, engine, rings, gateway, limits, store, email, demo, assets, symbols";
 
 /// The whole node configuration. Build it with [`NodeConfig::default`] (the embedded
 /// defaults), [`NodeConfig::parse`] or [`NodeConfig::load`]; all three are valid.
@@ -45,6 +46,8 @@ pub struct NodeConfig {
     pub limits: LimitSettings,
     pub store: StoreSettings,
     pub email: EmailSettings,
+    /// `cex run --demo` only.
+    pub demo: DemoSettings,
     assets: Vec<AssetConfig>,
     symbols: Vec<SymbolConfig>,
 }
@@ -405,6 +408,7 @@ impl NodeConfig {
             limits: LimitSettings::default(),
             store: StoreSettings::default(),
             email: EmailSettings::default(),
+            demo: DemoSettings::default(),
             assets: Vec::new(),
             symbols: Vec::new(),
         }
@@ -453,6 +457,7 @@ impl NodeConfig {
         config.limits = file.limits.unwrap_or_default();
         config.store = file.store.unwrap_or_default();
         config.email = file.email.unwrap_or_default();
+        config.demo = file.demo.unwrap_or_default();
         config.check_sections(&mut errors);
 
         let defaults_note =
@@ -476,6 +481,10 @@ impl NodeConfig {
             }
             errors.push(error);
         }
+        // Against the symbols: only once they are known to be sound.
+        if errors.is_empty() {
+            config.demo.check(&config.symbols, &mut errors);
+        }
 
         if errors.is_empty() {
             Ok(config)
@@ -494,6 +503,7 @@ impl NodeConfig {
         check_asset_ids(assets, &self.engine, &mut errors);
         let symbols = self.symbols.iter().enumerate().map(|(i, symbol)| (i, symbol.id));
         check_symbol_ids(symbols, &self.engine, &mut errors);
+        self.demo.check(&self.symbols, &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -724,6 +734,7 @@ struct RawFile {
     limits: Option<LimitSettings>,
     store: Option<StoreSettings>,
     email: Option<EmailSettings>,
+    demo: Option<DemoSettings>,
     assets: Option<Vec<RawAsset>>,
     symbols: Option<Vec<RawSymbol>>,
 }
@@ -746,6 +757,7 @@ impl RawFile {
                 "limits" => file.limits = section(key, value, index, &mut errors),
                 "store" => file.store = section(key, value, index, &mut errors),
                 "email" => file.email = section(key, value, index, &mut errors),
+                "demo" => file.demo = section(key, value, index, &mut errors),
                 "assets" => file.assets = list(key, value, index, &mut errors),
                 "symbols" => file.symbols = list(key, value, index, &mut errors),
                 _ => {

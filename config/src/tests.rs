@@ -314,6 +314,15 @@ fn each_rule_reports_its_key_and_line() {
         ("user_burst = 40", "user_burst = 0", "limits.user_burst", None),
         ("max_tracked = 100000", "max_tracked = 0", "limits.max_tracked", None),
         ("enabled = true", "enabled = \"yes\"", "limits.enabled", None),
+        ("traders = 3", "traders = 0", "demo.traders", None),
+        ("levels = 5", "levels = 51", "demo.levels", None),
+        ("spread_bps = 10", "spread_bps = 0", "demo.spread_bps", None),
+        ("quote_interval_ms = 500", "quote_interval_ms = 10", "demo.quote_interval_ms", None),
+        ("order_value = \"200\"", "order_value = \"9\"", "demo.order_value", None),
+        ("order_value = \"200\"", "order_value = \"2.0000001\"", "demo.order_value", None),
+        ("funding_value = \"100000\"", "funding_value = \"1000\"", "demo.funding_value", None),
+        ("# \"BTC-USDT\" = \"65000\"", "\"BTC-USDT\" = \"65000.001\"", "demo.prices.BTC-USDT", None),
+        ("# \"BTC-USDT\" = \"65000\"", "\"DOGE-USDT\" = \"1\"", "demo.prices.DOGE-USDT", None),
         ("database_url = \"\"", "database_url = \"mysql://x\"", "store.database_url", None),
         ("smtp_url = \"\"", "smtp_url = \"mail.example.com\"", "email.smtp_url", None),
         ("smtp_url = \"\"", "smtp_url = \"http://mail.example.com\"", "email.smtp_url", None),
@@ -733,4 +742,16 @@ fn limit_settings() {
     let mut overridden = NodeConfig::default();
     overridden.limits.ip_burst = 0;
     assert_eq!(overridden.validate().unwrap_err().errors[0].key, "limits.ip_burst");
+}
+
+#[test]
+fn demo_settings() {
+    let config = NodeConfig::parse("[demo]\ntraders = 5\n[demo.prices]\n\"ETH-USDT\" = \"3000.5\"\n").unwrap();
+    assert_eq!((config.demo.traders, config.demo.levels), (5, 5));
+    let eth = config.symbol_by_name("ETH-USDT").unwrap();
+    assert_eq!(config.demo.price_of(eth), Some(3_000_500_000));
+    assert_eq!(config.demo.price_of(config.symbol_by_name("BTC-USDT").unwrap()), None);
+    let mut overridden = NodeConfig::default();
+    overridden.demo.level_step_bps = 0;
+    assert_eq!(overridden.validate().unwrap_err().errors[0].key, "demo.level_step_bps");
 }

@@ -116,3 +116,24 @@ async fn provisioning_follows_the_create_api_key_rules() {
         assert_eq!((grant.engine_account, grant.sub_account_of), (sub_account, Some(user_id)), "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_node_provisioned_user_is_verified_logs_in_and_is_audited_without_any_code_sent() {
+    for h in Harness::all().await {
+        let name = h.name;
+        let meta = cex_identity::RequestMeta::new(None, None);
+        let user = h.identity.register_verified("maker@demo.example", common::PASSWORD, "demo seed", &meta).await;
+        let user = user.unwrap();
+        assert!(user.email_verified_at.is_some() && user.engine_registered, "{name}");
+        assert_eq!(h.login("maker@demo.example", common::PASSWORD).await.status, axum::http::StatusCode::OK, "{name}");
+        assert!(h.outbox().await.is_empty(), "{name}: no code is sent");
+        let log = h.identity.security_log(user.id, None, Some(i64::MAX), None).await.unwrap();
+        let verified = log.iter().find(|event| event.event == "email_verified").expect("audited");
+        assert_eq!(verified.detail, "demo seed", "{name}");
+
+        let again = h.identity.register_verified("maker@demo.example", common::PASSWORD, "demo seed", &meta).await;
+        assert_eq!(again.unwrap_err().code, ErrorCode::EmailTaken, "{name}");
+        let weak = h.identity.register_verified("taker@demo.example", "short", "demo seed", &meta).await;
+        assert_eq!(weak.unwrap_err().code, ErrorCode::WeakPassword, "{name}");
+    }
+}

@@ -20,9 +20,10 @@ use std::sync::Arc;
 
 use cex_config::NodeConfig;
 use cex_gateway::Gateway;
+use cex_identity::Identity;
 use cex_journal::{DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
-use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel};
+use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel, Trading};
 
 pub use cex_identity::http::RATE_LIMITED_CODE;
 pub use engine_client::{ClientError, EngineClient};
@@ -64,7 +65,18 @@ impl std::fmt::Display for NodeError {
 
 impl std::error::Error for NodeError {}
 
+/// The node's services, for what acts inside the process on its users' behalf (the
+/// `cex run --demo` bots): identity, trading, the engine's client and the runtime they run on.
+#[derive(Clone)]
+pub struct Services {
+    pub identity: Arc<Identity>,
+    pub trading: Arc<Trading>,
+    pub engine: Arc<EngineClient>,
+    pub runtime: tokio::runtime::Handle,
+}
+
 pub struct Node {
+    services: Services,
     runtime: Runtime,
     projector: projector::Projector,
     history: Option<cex_history::HistoryFollower>,
@@ -105,7 +117,14 @@ impl Node {
         let projector = projector::Projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
         let history = history.map(history::PendingHistory::start).transpose()?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
-        let rest = rest::start(config, Arc::new(engine), model.clone()).map_err(NodeError::Rest)?;
+        let engine = Arc::new(engine);
+        let rest = rest::start(config, engine.clone(), model.clone()).map_err(NodeError::Rest)?;
+        let services = Services {
+            identity: rest.identity.clone(),
+            trading: rest.trading.clone(),
+            engine,
+            runtime: rest.runtime.clone(),
+        };
         tracing::info!(address = %rest.server.address(), "REST: identity and trading (docs/IDENTITY.md, docs/TRADING_API.md)");
         let verifier = Arc::new(gateway::IdentityVerifier { identity: rest.identity.clone(), runtime: rest.runtime });
         let gateway =
@@ -115,7 +134,11 @@ impl Node {
         let ops = ops::start(ops_addr, runtime.monitor(), gateway.stats(), model, progress)
             .map_err(|error| NodeError::Ops(ops_addr, error))?;
         tracing::info!(address = %ops.address(), "ops endpoint: /metrics, /health, /ready");
-        Ok((Node { runtime, projector, history, rest: rest.server, gateway, ops }, wired))
+        Ok((Node { services, runtime, projector, history, rest: rest.server, gateway, ops }, wired))
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     pub fn monitor(&self) -> Monitor {

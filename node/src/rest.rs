@@ -36,6 +36,7 @@ pub struct Rest {
     pub identity: Arc<Identity>,
     /// The REST runtime: where other parts run identity's async work.
     pub runtime: tokio::runtime::Handle,
+    pub trading: Arc<Trading>,
 }
 
 /// Opens the store (running migrations), registers accounts whose registration failed
@@ -63,7 +64,7 @@ pub fn start(config: &NodeConfig, engine: Arc<EngineClient>, model: Arc<SharedRe
     let app = crate::limits::layer(app, &config.limits);
     let handle = runtime.handle().clone();
     let server = HttpServer::spawn("cex-rest", runtime, listener, app).map_err(|error| error.to_string())?;
-    Ok(Rest { server, identity, runtime: handle })
+    Ok(Rest { server, identity, runtime: handle, trading })
 }
 
 /// Registers identity's accounts with the engine through the command ring.

@@ -75,17 +75,17 @@ impl Ports {
 /// Starts `cex run` in `dir` (data in `dir/data`) and waits until `/ready` answers 200;
 /// returns the child and that body.
 pub fn start_cex_run(dir: &Path, ports: Ports) -> (Child, String) {
-    start_cex_run_with(dir, ports, &[])
+    start_cex_run_with(dir, ports, &[], Stdio::null())
 }
 
-/// [`start_cex_run`] with more arguments for `cex run` (`--config cex.toml`, ...).
-pub fn start_cex_run_with(dir: &Path, ports: Ports, args: &[&str]) -> (Child, String) {
+/// [`start_cex_run`] with more arguments to `cex run`, and its stdout going to `stdout`.
+pub fn start_cex_run_with(dir: &Path, ports: Ports, extra: &[&str], stdout: Stdio) -> (Child, String) {
     let child = cex()
         .args(["run", "--ops-port", &ports.ops.to_string(), "--rest-port", &ports.rest.to_string()])
         .args(["--gateway-port", &ports.gateway.to_string()])
-        .args(args)
+        .args(extra)
         .current_dir(dir)
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

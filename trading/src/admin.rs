@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 use crate::error::{TradingCode, TradingError, TradingResult};
 use crate::extract::IdPath;
 use crate::markets;
-use crate::{EntryError, Shared};
+use crate::{EntryError, Shared, Trading};
 
 /// Where staff adjustments' engine references start.
 pub const ADJUSTMENT_REF_BASE: u64 = 1 << 56;
@@ -149,27 +149,54 @@ pub(crate) async fn adjust(
     IdPath(user_id): IdPath,
     JsonBody(body): JsonBody<AdjustBody>,
 ) -> TradingResult<Json<Adjustment>> {
-    let reason = checked_reason(&body.reason)?;
-    let asset = trading.markets.asset(&body.asset)?;
-    let amount = markets::signed_amount(asset, "amount", &body.amount)?;
+    let ip = meta.ip.map(|ip| ip.to_string());
+    let request = AdjustRequest {
+        staff_id: staff.staff_id,
+        user_id,
+        asset: &body.asset,
+        amount: &body.amount,
+        reason: &body.reason,
+        ip: ip.as_deref(),
+    };
+    Ok(Json(adjust_balance(&trading, &request).await?))
+}
+
+/// One adjustment as staff asked for it: the handler's, or one the node makes on a staff
+/// member's behalf (`cex run --demo` funding its demo users).
+#[derive(Debug, Clone, Copy)]
+pub struct AdjustRequest<'a> {
+    pub staff_id: i64,
+    pub user_id: i64,
+    pub asset: &'a str,
+    /// A decimal string in whole units, as [`AdjustBody`]'s.
+    pub amount: &'a str,
+    pub reason: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+/// Checks and applies an adjustment, on the audit record like every other.
+pub async fn adjust_balance(trading: &Trading, request: &AdjustRequest<'_>) -> TradingResult<Adjustment> {
+    let reason = checked_reason(request.reason)?;
+    let asset = trading.markets.asset(request.asset)?;
+    let amount = markets::signed_amount(asset, "amount", request.amount)?;
     let store = trading.identity.store();
+    let user_id = request.user_id;
     let user = store
         .user_by_id(user_id)
         .await?
         .ok_or_else(|| TradingError::with_msg(TradingCode::UserNotFound, format!("no user {user_id}")))?;
-    let request = AuditRow { staff_id: staff.staff_id, user_id, account: user.engine_account, asset: &asset.name };
-    let ip = meta.ip.map(|ip| ip.to_string());
-    let audit_id = insert_pending(store, &request, &body.amount, amount, reason, ip.as_deref(), now_ms()).await?;
+    let row = AuditRow { staff_id: request.staff_id, user_id, account: user.engine_account, asset: &asset.name };
+    let audit_id = insert_pending(store, &row, request.amount, amount, reason, request.ip, now_ms()).await?;
     let ref_id = ADJUSTMENT_REF_BASE + u64::try_from(audit_id).map_err(TradingError::internal)?;
     let command = AdjustBalance { account: user.engine_account, asset: asset.id, amount, ref_id };
     let result = trading.engine.submit(Command::AdjustBalance(command)).await;
     let outcome = outcome_of(&result);
     complete(store, audit_id, outcome, now_ms()).await?;
     tracing::info!(
-        staff = staff.staff_id,
+        staff = request.staff_id,
         user = user_id,
         asset = %asset.name,
-        amount = %body.amount,
+        amount = %request.amount,
         adjustment = audit_id,
         outcome = outcome.status(),
         "balance adjustment"
@@ -181,14 +208,14 @@ pub(crate) async fn adjust(
     };
     trading.catch_up(answer.seq).await;
     let (available, frozen) = balance_after(&answer.events).unwrap_or_default();
-    Ok(Json(Adjustment {
+    Ok(Adjustment {
         adjustment_id: audit_id,
         user_id,
         asset: asset.name.clone(),
         amount: trading.markets.format_asset(asset.id, amount),
         available: trading.markets.format_asset(asset.id, available),
         frozen: trading.markets.format_asset(asset.id, frozen),
-    }))
+    })
 }
 
 fn checked_reason(reason: &str) -> TradingResult<&str> {

@@ -74,11 +74,48 @@ impl Identity {
             })?),
             None => None,
         };
+        let user = self.create_user(&email, password, invite.as_deref(), meta).await?;
+        self.register_with_engine(&user).await?;
+        if let Err(error) = self.send_code(user.id, Purpose::VerifyEmail, &email).await {
+            tracing::warn!(user = user.id, "verification email not sent: {error}");
+        }
+        Ok(UserRow { engine_registered: true, ..user })
+    }
+
+    /// A user provisioned by the node itself (`cex run --demo`'s demo users), whose address
+    /// is taken as verified: registered as [`Identity::register`] does, with no code sent,
+    /// and `why` in the security log's `email_verified` entry.
+    pub async fn register_verified(
+        &self,
+        email: &str,
+        password: &str,
+        why: &str,
+        meta: &RequestMeta,
+    ) -> ApiResult<UserRow> {
+        let email = checked_email(email)?;
+        checked_password(password, &email)?;
+        let user = self.create_user(&email, password, None, meta).await?;
+        // Verified before the engine registration, which identity retries if it fails.
+        let now = self.now_ms();
+        self.store.set_email_verified(user.id, now).await?;
+        self.security(SubjectKind::User, user.id, "email_verified", why, meta).await?;
+        self.register_with_engine(&user).await?;
+        Ok(UserRow { email_verified_at: Some(now), engine_registered: true, ..user })
+    }
+
+    /// Creates the user (a checked email and password) with the next engine account id.
+    async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        invite_code: Option<&str>,
+        meta: &RequestMeta,
+    ) -> ApiResult<UserRow> {
         let hash = password::hash_blocking(password.to_string(), self.config.password_cost).await;
         let new = NewUser {
-            email: &email,
+            email,
             password_hash: &hash,
-            invite_code: invite.as_deref(),
+            invite_code,
             fee_tier: self.config.default_fee_tier,
             engine_accounts_max: self.config.engine_accounts_max,
             now_ms: self.now_ms(),
@@ -91,11 +128,7 @@ impl Identity {
         };
         let detail = format!("engine account {}", user.engine_account);
         self.security(SubjectKind::User, user.id, "registered", &detail, meta).await?;
-        self.register_with_engine(&user).await?;
-        if let Err(error) = self.send_code(user.id, Purpose::VerifyEmail, &email).await {
-            tracing::warn!(user = user.id, "verification email not sent: {error}");
-        }
-        Ok(UserRow { engine_registered: true, ..user })
+        Ok(user)
     }
 
     /// Issues a code for (user, purpose), queues it for `target` (the outbox worker sends
