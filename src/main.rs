@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
-use cex_bench::gateway::{gateway_bench, gateway_load, GatewayBenchOptions};
 use cex_bench::fanout::{fanout_bench, fanout_load, FanoutBenchOptions};
+use cex_bench::gateway::{gateway_bench, gateway_load, GatewayBenchOptions};
 use cex_bench::journal::{journal_bench, JournalBenchOptions, Sections};
-use cex_bench::rest::{rest_bench, rest_load, RestBenchOptions};
 use cex_bench::pipeline::{pipeline_bench, EngineIdle, LayoutChoice, PipelineBenchOptions};
+use cex_bench::rest::{rest_bench, rest_load, RestBenchOptions};
 use cex_bench::workload::Profile;
 use clap::{Args, Parser, Subcommand};
 

@@ -1,12 +1,13 @@
-//! A minimal keep-alive HTTP/1.1 client on tokio for the REST and WebSocket benchmarks: one
-//! request at a time per connection, responses framed by `Content-Length` (what the node's
-//! REST port sends). Small enough that its own cost is known, and the same for every route
+//! A minimal keep-alive HTTP/1.1 client on tokio for the REST and WebSocket benchmarks:
+//! request and response, or pipelined requests with their responses read in order;
+//! responses framed by `Content-Length` (what the node's REST port sends). Small enough that its own cost is known, and the same for every route
 //! measured.
 
 use std::net::SocketAddr;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
 /// Largest response head accepted.
@@ -76,28 +77,27 @@ pub fn request_bytes(method: &str, path: &str, body: Option<&str>, bearer: Optio
         text += &format!("Authorization: Bearer {token}\r\n");
     }
     match body {
-        Some(body) => text += &format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()),
+        Some(body) => {
+            text += &format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        }
         None => text += "\r\n",
     }
     text.into_bytes()
 }
 
-/// One keep-alive connection.
-pub struct Connection {
-    stream: TcpStream,
+/// Responses read in order from a connection's reading half.
+pub struct Responses<R> {
+    reader: R,
     buf: Vec<u8>,
 }
 
-impl Connection {
-    pub async fn open(address: SocketAddr) -> std::io::Result<Connection> {
-        let stream = TcpStream::connect(address).await?;
-        stream.set_nodelay(true)?;
-        Ok(Connection { stream, buf: Vec::with_capacity(8 * 1024) })
+impl<R: AsyncRead + Unpin> Responses<R> {
+    pub fn new(reader: R) -> Responses<R> {
+        Responses { reader, buf: Vec::with_capacity(8 * 1024) }
     }
 
-    /// Sends one request (from [`request_bytes`]) and reads its response.
-    pub async fn send(&mut self, request: &[u8]) -> Result<Response, String> {
-        self.stream.write_all(request).await.map_err(|e| e.to_string())?;
+    /// The next response.
+    pub async fn next(&mut self) -> Result<Response, String> {
         loop {
             if let Some(head) = parse_head(&self.buf)? {
                 let total = head.head_len + head.body_len;
@@ -108,12 +108,39 @@ impl Connection {
                 }
             }
             let mut chunk = [0u8; 8 * 1024];
-            let read = self.stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            let read = self.reader.read(&mut chunk).await.map_err(|e| e.to_string())?;
             if read == 0 {
                 return Err("the server closed the connection".into());
             }
             self.buf.extend_from_slice(&chunk[..read]);
         }
+    }
+}
+
+/// One keep-alive connection.
+pub struct Connection {
+    writer: OwnedWriteHalf,
+    responses: Responses<OwnedReadHalf>,
+}
+
+impl Connection {
+    pub async fn open(address: SocketAddr) -> std::io::Result<Connection> {
+        let stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        let (reader, writer) = stream.into_split();
+        Ok(Connection { writer, responses: Responses::new(reader) })
+    }
+
+    /// The two halves, to pipeline: requests written on one, responses read in order on
+    /// the other (the server answers a connection's requests one after the other).
+    pub fn split(self) -> (OwnedWriteHalf, Responses<OwnedReadHalf>) {
+        (self.writer, self.responses)
+    }
+
+    /// Sends one request (from [`request_bytes`]) and reads its response.
+    pub async fn send(&mut self, request: &[u8]) -> Result<Response, String> {
+        self.writer.write_all(request).await.map_err(|e| e.to_string())?;
+        self.responses.next().await
     }
 
     /// A JSON request: the response, whatever its status.
@@ -179,8 +206,8 @@ mod tests {
 
     #[test]
     fn requests_carry_their_body_length_and_token() {
-        let text = String::from_utf8(request_bytes("POST", "/api/v1/orders/limit", Some("{\"a\":1}"), Some("t0k")))
-            .unwrap();
+        let text =
+            String::from_utf8(request_bytes("POST", "/api/v1/orders/limit", Some("{\"a\":1}"), Some("t0k"))).unwrap();
         assert_eq!(
             text,
             "POST /api/v1/orders/limit HTTP/1.1\r\nHost: cex\r\nAuthorization: Bearer t0k\r\n\

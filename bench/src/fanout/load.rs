@@ -3,9 +3,10 @@
 //!
 //! - **Subscribers**: one WebSocket per subscriber, one subscription each, half on
 //!   `/stream/depth` (diffs) and half on `/stream/trades`, for BTC-USDT.
-//! - **Flow**: pairs of orders at a fixed rate over REST: a sell that rests at a price, then
-//!   a buy from the other trader at that price that takes it (the traders swap sides each
-//!   pair, so their balances stay put). Each order changes the book once (one depth diff)
+//! - **Flow**: pairs of orders at a fixed rate over REST, open loop, pipelined on one
+//!   keep-alive connection: a sell that rests at a price, then a buy from the other trader
+//!   at that price that takes it (the traders swap sides each pair, so their balances stay
+//!   put). Each order changes the book once (one depth diff)
 //!   and each pair makes one trade. Prices cycle over [`PRICE_SLOTS`] ticks, so a price
 //!   names its order: a push's latency runs from the send of the order that caused it (the
 //!   resting one for a level that appears, the taker for a level removed and for a trade)
@@ -22,11 +23,13 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::http::Connection;
+use crate::http::{request_bytes, Connection, Responses};
 use crate::node::Trader;
 
 /// The first price of the cycle, in ticks of 0.01 USDT: 50,000 USDT.
@@ -55,7 +58,7 @@ impl Stream {
 
     /// Subscriber `index`'s stream: even ones depth, odd ones trades.
     pub fn of(index: usize) -> Stream {
-        if index % 2 == 0 {
+        if index.is_multiple_of(2) {
             Stream::Depth
         } else {
             Stream::Trades
@@ -107,7 +110,7 @@ impl Tally {
             takers: HashMap::new(),
             delivered: vec![0; count],
             closed: vec![false; count],
-            latency: Histogram::new(3).expect("3 significant digits"),
+            latency: crate::runner::new_histogram(),
             last_receipt: None,
             slow_closes: 0,
             other_closes: 0,
@@ -220,8 +223,10 @@ pub async fn listen(mut socket: WebSocketStream<TcpStream>, index: usize, tally:
     tally.borrow_mut().close(index, None);
 }
 
-/// Sends pairs of orders at `rate` pairs/s for `seconds`, then waits for the subscribers to
-/// receive what the flow published (or to stop receiving).
+/// Sends pairs of orders at `rate` pairs/s for `seconds`, pipelined on one connection (the
+/// server takes a connection's requests in order, so each taker finds its resting order),
+/// then waits for the answers and for the subscribers to receive what the flow published
+/// (or to stop receiving).
 pub async fn drive(
     rest: SocketAddr,
     traders: &[Trader],
@@ -230,8 +235,10 @@ pub async fn drive(
     tally: &Rc<RefCell<Tally>>,
 ) -> Result<Flow, String> {
     let [a, b] = traders else { return Err(format!("the flow needs 2 traders, not {}", traders.len())) };
-    let io = |e: std::io::Error| e.to_string();
-    let (mut first, mut second) = (Connection::open(rest).await.map_err(io)?, Connection::open(rest).await.map_err(io)?);
+    let connection = Connection::open(rest).await.map_err(|e| e.to_string())?;
+    let (mut writer, responses) = connection.split();
+    let (sent, answers) = tokio::sync::mpsc::unbounded_channel();
+    let answered = tokio::task::spawn_local(read_answers(responses, answers));
     let mut flow = Flow::default();
     let start = Instant::now();
     let length = Duration::from_secs_f64(seconds);
@@ -240,27 +247,53 @@ pub async fn drive(
         tokio::time::sleep_until(due.into()).await;
         let price = BASE_TICKS + (flow.pairs as i64 % PRICE_SLOTS);
         // The traders swap sides each pair, so neither runs out of either asset.
-        let (maker, taker) = if flow.pairs % 2 == 0 { ((&mut first, a), (&mut second, b)) } else { ((&mut second, b), (&mut first, a)) };
-        tally.borrow_mut().makers.insert(price, Instant::now());
-        let rested = order(maker.0, maker.1, "SELL", price).await?;
-        tally.borrow_mut().takers.insert(price, Instant::now());
-        let took = order(taker.0, taker.1, "BUY", price).await?;
-        flow.book_changes += 2;
-        flow.trades += rested + took;
+        let (maker, taker) = if flow.pairs.is_multiple_of(2) { (a, b) } else { (b, a) };
+        let mut bytes = order("SELL", price, maker);
+        bytes.extend(order("BUY", price, taker));
+        let now = Instant::now();
+        tally.borrow_mut().makers.insert(price, now);
+        tally.borrow_mut().takers.insert(price, now);
+        writer.write_all(&bytes).await.map_err(|e| format!("sending orders: {e}"))?;
+        let _ = sent.send(2);
         flow.pairs += 1;
     }
     flow.seconds = start.elapsed().as_secs_f64();
+    drop(sent);
+    let (book_changes, trades) = answered.await.map_err(|e| e.to_string())??;
+    (flow.book_changes, flow.trades) = (book_changes, trades);
     drain(tally, &flow).await;
     let last = tally.borrow().last_receipt.map_or(0.0, |last| last.duration_since(start).as_secs_f64());
     flow.delivery_seconds = last.max(flow.seconds);
     Ok(flow)
 }
 
-/// Places a limit order: its fills.
-async fn order(connection: &mut Connection, trader: &Trader, side: &str, price: i64) -> Result<u64, String> {
+/// A limit order's request bytes.
+fn order(side: &str, price: i64, trader: &Trader) -> Vec<u8> {
     let body = json!({"symbol": "BTC-USDT", "side": side, "price": price_text(price), "quantity": "0.001"});
-    let answer = connection.expect("POST", "/api/v1/orders/limit", Some(&body), Some(&trader.token)).await?;
-    answer["fills"].as_array().map(|fills| fills.len() as u64).ok_or_else(|| format!("no fills in {answer}"))
+    request_bytes("POST", "/api/v1/orders/limit", Some(&body.to_string()), Some(&trader.token))
+}
+
+/// Reads the answers to the orders announced on `sent`: (accepted orders, fills). Any
+/// refusal is an error: the flow's expectations would no longer hold.
+async fn read_answers(
+    mut responses: Responses<OwnedReadHalf>,
+    mut sent: tokio::sync::mpsc::UnboundedReceiver<u64>,
+) -> Result<(u64, u64), String> {
+    let (mut accepted, mut fills) = (0, 0);
+    while let Some(count) = sent.recv().await {
+        for _ in 0..count {
+            let response = responses.next().await?;
+            if !response.is_success() {
+                let text = String::from_utf8_lossy(&response.body);
+                return Err(format!("an order was refused: {} {text}", response.status));
+            }
+            let answer = response.json();
+            let filled = answer["fills"].as_array().ok_or_else(|| format!("no fills in {answer}"))?;
+            accepted += 1;
+            fills += filled.len() as u64;
+        }
+    }
+    Ok((accepted, fills))
 }
 
 async fn drain(tally: &Rc<RefCell<Tally>>, flow: &Flow) {
@@ -329,6 +362,9 @@ mod tests {
         assert!(tally.complete(&flow), "closed subscribers are not waited for");
         assert_eq!((tally.slow_closes, tally.other_closes, tally.expected_total(&flow)), (1, 1, 6));
         tally.reset();
-        assert_eq!((tally.delivered.clone(), tally.latency.len(), tally.closed.clone()), (vec![0, 0], 0, vec![true, true]));
+        assert_eq!(
+            (tally.delivered.clone(), tally.latency.len(), tally.closed.clone()),
+            (vec![0, 0], 0, vec![true, true])
+        );
     }
 }

@@ -94,12 +94,21 @@ fn run_load_process(options: &FanoutBenchOptions, rest: SocketAddr, traders: &Pa
         return Err(format!("the load client failed ({})", output.status));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    stdout.lines().map(|line| serde_json::from_str(line).map_err(|_| format!("bad load client line {line:?}"))).collect()
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).map_err(|_| format!("bad load client line {line:?}")))
+        .collect()
 }
 
 /// `cex bench ws-fanout-load`: opens the subscribers, then runs the flow at each rate and
 /// prints one JSON line per rate.
-pub fn fanout_load(rest: SocketAddr, traders: &Path, subscribers: usize, rates: &[u64], seconds: f64) -> Result<(), String> {
+pub fn fanout_load(
+    rest: SocketAddr,
+    traders: &Path,
+    subscribers: usize,
+    rates: &[u64],
+    seconds: f64,
+) -> Result<(), String> {
     raise_open_files_limit();
     let traders = read_traders(traders)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;

@@ -45,8 +45,9 @@ impl Target {
         match self {
             Target::Ping => request_bytes("GET", "/api/v1/ping", None, None),
             Target::Order => {
-                let side = if (connection as u64 + n) % 2 == 0 { "BUY" } else { "SELL" };
-                let body = json!({"symbol": "BTC-USDT", "side": side, "price": ORDER_PRICE, "quantity": ORDER_QUANTITY});
+                let side = if (connection as u64 + n).is_multiple_of(2) { "BUY" } else { "SELL" };
+                let body =
+                    json!({"symbol": "BTC-USDT", "side": side, "price": ORDER_PRICE, "quantity": ORDER_QUANTITY});
                 request_bytes("POST", "/api/v1/orders/limit", Some(&body.to_string()), Some(&trader.token))
             }
         }
@@ -76,7 +77,7 @@ impl RunResult {
             ok: 0,
             errors: BTreeMap::new(),
             first_error: None,
-            histogram: Histogram::new(3).expect("3 significant digits"),
+            histogram: crate::runner::new_histogram(),
         }
     }
 

@@ -300,7 +300,10 @@ mod tests {
             row(Target::Ping, 3, 1_100, 0),
         ];
         let medians = median_rows(&rows);
-        assert_eq!(medians.iter().map(|r| (r.target.as_str(), r.round)).collect::<Vec<_>>(), [("ping", 1), ("order", 3)]);
+        assert_eq!(
+            medians.iter().map(|r| (r.target.as_str(), r.round)).collect::<Vec<_>>(),
+            [("ping", 1), ("order", 3)]
+        );
         assert_eq!((medians[1].range, medians[1].errors), ((102.0, 300.0), 2));
         assert_eq!(medians[1].first_error.as_deref(), Some("order 500: boom"));
         assert_eq!(ratio(&medians), Some(0.2));
