@@ -12,9 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cex_bench::cli::{engine_bench, memory_probe, EngineBenchOptions, EngineSelection};
+use cex_bench::fanout::{fanout_bench, fanout_load, FanoutBenchOptions};
 use cex_bench::gateway::{gateway_bench, gateway_load, GatewayBenchOptions};
 use cex_bench::journal::{journal_bench, JournalBenchOptions, Sections};
 use cex_bench::pipeline::{pipeline_bench, EngineIdle, LayoutChoice, PipelineBenchOptions};
+use cex_bench::rest::{rest_bench, rest_load, RestBenchOptions};
 use cex_bench::workload::Profile;
 use clap::{Args, Parser, Subcommand};
 
@@ -108,6 +110,41 @@ enum BenchTarget {
         runs: u32,
         #[arg(long)]
         core: Option<usize>,
+    },
+    /// REST order placement against the node `cex run` starts (rate limits off): a load
+    /// client in a second process, C keep-alive connections, against GET /api/v1/ping on the
+    /// same server in the same run.
+    Rest(RestArgs),
+    /// Internal: the load client of `bench rest`, in its own process.
+    #[command(hide = true)]
+    RestLoad {
+        #[arg(long)]
+        rest: std::net::SocketAddr,
+        #[arg(long)]
+        traders: PathBuf,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        seconds: f64,
+        #[arg(long)]
+        runs: u32,
+    },
+    /// WebSocket fan-out: pushes delivered to N subscribers of BTC-USDT depth diffs and
+    /// trades while orders trade over REST, against what the server had to publish.
+    WsFanout(FanoutArgs),
+    /// Internal: the subscribers and order flow of `bench ws-fanout`, in their own process.
+    #[command(hide = true)]
+    WsFanoutLoad {
+        #[arg(long)]
+        rest: std::net::SocketAddr,
+        #[arg(long)]
+        traders: PathBuf,
+        #[arg(long)]
+        subscribers: usize,
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<u64>,
+        #[arg(long)]
+        seconds: f64,
     },
     /// Internal: builds one engine's book from an op file in this fresh process and prints
     /// the resident bytes per resting order (`bench engine` runs it per engine).
@@ -250,6 +287,61 @@ struct GatewayArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct RestArgs {
+    /// Seconds of each run.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Keep-alive connections of the load client, each with one request outstanding.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Traders placing the orders (connection i uses trader i mod N).
+    #[arg(long, default_value_t = 8)]
+    traders: usize,
+    /// Rounds of ping then orders; rows report the round with the median requests/s.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+    /// The node's journal durability: none, mmap (cex.toml's default) or fsync.
+    #[arg(long, default_value = "mmap", value_parser = parse_durability)]
+    durability: cex_journal::Durability,
+    /// Put the temporary data directory here (default: the system temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// One JSON object per row, instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct FanoutArgs {
+    /// WebSocket subscribers, one socket each, half on depth diffs and half on trades.
+    #[arg(long, default_value_t = 1_000)]
+    subscribers: usize,
+    /// Order flow rates in trades/s (two orders each), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,500")]
+    rates: Vec<u64>,
+    /// Seconds of order flow at each rate.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// The node's journal durability: none, mmap (cex.toml's default) or fsync.
+    #[arg(long, default_value = "mmap", value_parser = parse_durability)]
+    durability: cex_journal::Durability,
+    /// Put the temporary data directory here (default: the system temp directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// One JSON object per rate, instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_durability(text: &str) -> Result<cex_journal::Durability, String> {
+    use cex_journal::Durability;
+    let all = [Durability::None, Durability::Mmap, Durability::Fsync];
+    all.into_iter()
+        .find(|durability| cex_config::durability_name(*durability) == text)
+        .ok_or_else(|| format!("unknown durability {text:?}: use none, mmap or fsync"))
+}
+
 fn parse_shard_idle(text: &str) -> Result<cex_gateway::ShardIdle, String> {
     match text {
         "spin" => Ok(cex_gateway::ShardIdle::Spin),
@@ -282,6 +374,14 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Commands::Bench { target: BenchTarget::Rest(args) } => run_rest_bench(args),
+        Commands::Bench { target: BenchTarget::RestLoad { rest, traders, connections, seconds, runs } } => {
+            load_exit("rest-load", rest_load(rest, &traders, connections.max(1), seconds, runs))
+        }
+        Commands::Bench { target: BenchTarget::WsFanout(args) } => run_fanout_bench(args),
+        Commands::Bench { target: BenchTarget::WsFanoutLoad { rest, traders, subscribers, rates, seconds } } => {
+            load_exit("ws-fanout-load", fanout_load(rest, &traders, subscribers, &rates, seconds))
         }
         Commands::Replay { command } => replay::run(command),
         Commands::Bench { target: BenchTarget::Memory { workload, engine_index, no_reference, no_peers } } => {
@@ -401,6 +501,61 @@ fn run_pipeline_bench(args: PipelineArgs) -> ExitCode {
         }
         Err(error) => {
             eprintln!("cex bench pipeline: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_exit(name: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cex bench {name}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_rest_bench(args: RestArgs) -> ExitCode {
+    let options = RestBenchOptions {
+        seconds: args.seconds,
+        connections: args.connections.max(1),
+        traders: args.traders.max(1),
+        runs: args.runs.max(1),
+        durability: args.durability,
+        dir: args.dir,
+        json: args.json,
+    };
+    match rest_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench rest: requests failed (see the errors column)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench rest: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_fanout_bench(args: FanoutArgs) -> ExitCode {
+    let options = FanoutBenchOptions {
+        subscribers: args.subscribers.max(1),
+        rates: args.rates.into_iter().filter(|rate| *rate > 0).collect(),
+        seconds: args.seconds,
+        durability: args.durability,
+        dir: args.dir,
+        json: args.json,
+    };
+    match fanout_bench(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("cex bench ws-fanout: pushes were missed or subscribers closed (see the table)");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("cex bench ws-fanout: {error}");
             ExitCode::from(2)
         }
     }

@@ -83,6 +83,19 @@ impl DevSink {
         &self.path
     }
 
+    /// The verification code in the last message to `to` in a dev sink's `log` (the text of
+    /// its file): the last six-digit word of the body. For tests and benchmarks, which read
+    /// the codes a node sent.
+    pub fn last_code(log: &str, to: &str) -> Option<String> {
+        let message = log
+            .lines()
+            .rev()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|message| message["to"] == to)?;
+        let mut words = message["body"].as_str()?.split_whitespace().map(|word| word.trim_end_matches('.'));
+        words.rfind(|word| word.len() == 6 && word.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+    }
+
     fn append(&self, message: &Message) -> std::io::Result<()> {
         let line = json!({
             "channel": message.channel.as_str(),
@@ -207,6 +220,22 @@ impl Delivery for SmtpDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_code_sent_to_an_address_is_read_back() {
+        let line = |to: &str, body: &str| format!("{}\n", json!({"channel": "email", "to": to, "body": body}));
+        let log = [
+            line("a@example.com", "Your code is 111111."),
+            "not json\n".to_string(),
+            line("b@example.com", "Your code is 222222."),
+            line("a@example.com", "Code 12345 expired; your code is 333333."),
+        ]
+        .concat();
+        assert_eq!(DevSink::last_code(&log, "a@example.com").as_deref(), Some("333333"));
+        assert_eq!(DevSink::last_code(&log, "b@example.com").as_deref(), Some("222222"));
+        assert_eq!(DevSink::last_code(&log, "c@example.com"), None);
+        assert_eq!(DevSink::last_code(&line("d@example.com", "no code here"), "d@example.com"), None);
+    }
 
     #[test]
     fn smtp_urls() {

@@ -34,12 +34,8 @@ pub fn emailed_code(data_dir: &Path, email: &str) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
         let log = std::fs::read_to_string(data_dir.join("outbox.log")).unwrap_or_default();
-        let message =
-            log.lines().rev().filter_map(|line| serde_json::from_str::<Value>(line).ok()).find(|m| m["to"] == email);
-        if let Some(message) = message {
-            let body = message["body"].as_str().unwrap().to_string();
-            let mut words = body.split_whitespace().map(|word| word.trim_end_matches('.'));
-            return words.rfind(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit())).unwrap().to_string();
+        if let Some(code) = cex_identity::delivery::DevSink::last_code(&log, email) {
+            return code;
         }
         assert!(Instant::now() < deadline, "no code emailed to {email}");
         std::thread::sleep(Duration::from_millis(20));

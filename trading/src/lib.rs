@@ -131,6 +131,8 @@ pub fn routes(identity: &Arc<Identity>) -> SecureRouter<Arc<Trading>> {
         .route("QueryHistoricalTrades", M::GET, "/api/v1/historical-trades", Public, market::trades)
         .route("QueryHistoricalKlines", M::GET, "/api/v1/klines", Public, market::klines)
         .route("Query24hStats", M::GET, "/api/v1/ticker/24hr", Public, market::ticker)
+        .route("Ping", M::GET, "/api/v1/ping", Public, market::ping)
+        .route("ServerTime", M::GET, "/api/v1/time", Public, market::server_time)
         .route("QueryListedAssets", M::GET, "/api/v1/assets/listed", Public, market::listed_assets)
         .route("QueryTradingVolume", M::GET, "/api/v1/volume", Public, market::volume)
         .route("QueryVolumeRanking", M::GET, "/api/v1/volume/ranking", Public, market::volume_ranking)

@@ -7,6 +7,7 @@
 //! interval plus the open one, and the rolling 24 h ticker.
 
 use std::cmp::Reverse;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::Json;
@@ -465,6 +466,41 @@ fn symbol_status_name(status: SymbolStatus) -> &'static str {
         SymbolStatus::Suspended => "SUSPENDED",
         SymbolStatus::Delisted => "DELISTED",
     }
+}
+
+/// An empty object: what `ping` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Empty {}
+
+/// Ping: answers `{}` when the REST port serves, through the same layers as every route
+/// (a connectivity check, and the baseline of `cex bench rest`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/ping",
+    tag = "market",
+    responses((status = 200, description = "The port serves", body = Empty))
+)]
+pub(crate) async fn ping() -> Json<Empty> {
+    Json(Empty {})
+}
+
+/// The server's clock, Unix ms: what signed requests' timestamps are checked against.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerTime {
+    server_time: u64,
+}
+
+/// ServerTime: the server's clock, so a client can correct its signed requests' timestamps.
+#[utoipa::path(
+    get,
+    path = "/api/v1/time",
+    tag = "market",
+    responses((status = 200, description = "The server's clock", body = ServerTime))
+)]
+pub(crate) async fn server_time() -> Json<ServerTime> {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Json(ServerTime { server_time: since_epoch.as_millis() as u64 })
 }
 
 /// QueryListedAssets: the assets the exchange lists, with their symbols' states.

@@ -35,6 +35,8 @@ use crate::error::code_table;
         crate::market::trades,
         crate::market::klines,
         crate::market::ticker,
+        crate::market::ping,
+        crate::market::server_time,
         crate::market::listed_assets,
         crate::market::volume,
         crate::market::volume_ranking,

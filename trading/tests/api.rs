@@ -367,6 +367,24 @@ async fn bad_input_gets_its_code_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn ping_answers_an_empty_object_and_time_the_servers_clock() {
+    let since_epoch = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    for h in Harness::all().await {
+        let ping = h.public("/api/v1/ping").await;
+        assert_eq!((ping.status, &ping.body), (StatusCode::OK, &json!({})), "{}", h.name);
+        let before = since_epoch();
+        let time = h.public("/api/v1/time").await;
+        let after = since_epoch();
+        assert_eq!(time.status, StatusCode::OK, "{}: {time:?}", h.name);
+        let server_time = u128::from(time.body["serverTime"].as_u64().unwrap());
+        assert!((before..=after).contains(&server_time), "{}: {server_time} not in {before}..={after}", h.name);
+        // Only GET is routed: anything else is the JSON 405.
+        let post = h.post("/api/v1/ping", None, json!({})).await;
+        assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED, "{}: {post:?}", h.name);
+    }
+}
+
+#[tokio::test]
 async fn a_read_only_key_reads_but_cannot_trade() {
     for h in Harness::all().await {
         let Market { h, bob, .. } = market(h).await;

@@ -45,6 +45,8 @@ const MATRIX: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/historical-trades", Who::Anyone),
     ("GET", "/api/v1/klines", Who::Anyone),
     ("GET", "/api/v1/ticker/24hr", Who::Anyone),
+    ("GET", "/api/v1/ping", Who::Anyone),
+    ("GET", "/api/v1/time", Who::Anyone),
     ("GET", "/api/v1/assets/listed", Who::Anyone),
     ("GET", "/api/v1/volume", Who::Anyone),
     ("GET", "/api/v1/volume/ranking", Who::Anyone),

@@ -186,15 +186,7 @@ impl Harness {
     async fn emailed_code(&self, email: &str) -> String {
         assert!(self.identity.flush_outbox(std::time::Duration::from_secs(10)).await.unwrap());
         let log = std::fs::read_to_string(self.identity.config().outbox_log()).unwrap();
-        let message: Value = log
-            .lines()
-            .rev()
-            .map(|line| serde_json::from_str::<Value>(line).unwrap())
-            .find(|m| m["to"] == email)
-            .unwrap();
-        let body = message["body"].as_str().unwrap();
-        let mut words = body.split_whitespace().map(|word| word.trim_end_matches('.'));
-        words.find(|word| word.len() == 6 && word.bytes().all(|b| b.is_ascii_digit())).unwrap().to_string()
+        cex_identity::delivery::DevSink::last_code(&log, email).unwrap()
     }
 
     /// An API key of `user` with `permissions`.
