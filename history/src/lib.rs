@@ -24,13 +24,8 @@ pub mod follow;
 pub mod query;
 mod writer;
 
-use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
-
-use cex_identity::store::{Backend, Store};
+use cex_identity::store::{EmbeddedMigration, Store};
 use cex_projections::OrderStatus;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 pub use batch::merge as merge_klines;
 pub use follow::{HistoryFollower, HistoryProgress};
@@ -82,40 +77,16 @@ impl From<sqlx::Error> for HistoryError {
     }
 }
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+const MIGRATIONS: &[EmbeddedMigration] = &[(
     3001,
     "history",
     include_str!("../migrations/sqlite/0001_history.sql"),
     include_str!("../migrations/postgres/0001_history.sql"),
 )];
 
-#[derive(Debug)]
-struct Embedded(Backend);
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>> {
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|&(version, description, sqlite, postgres)| {
-                let sql = match self.0 {
-                    Backend::Sqlite => sqlite,
-                    Backend::Postgres => postgres,
-                };
-                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
-}
-
 /// Creates the history tables if they are missing; other ranges are left to their owners.
 pub async fn migrate(store: &Store) -> Result<(), HistoryError> {
-    let mut migrator =
-        Migrator::new(Embedded(store.backend())).await.map_err(|error| HistoryError::Migrate(error.to_string()))?;
-    migrator.set_ignore_missing(true);
-    migrator.run(store.pool()).await.map_err(|error| HistoryError::Migrate(error.to_string()))
+    store.run_migrations(MIGRATIONS).await.map_err(|error| HistoryError::Migrate(error.to_string()))
 }
 
 /// Opens the store at `url` on a runtime of the writer's own and the writer over it, for a

@@ -8,20 +8,15 @@
 //! `2^56 + the row's id`: unique for ever (the engine refuses a repeated reference), and
 //! apart from the references other producers use.
 
-use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
-
 use axum::extract::State;
 use axum::Json;
 use cex_engine::{AdjustBalance, Command, EventBody};
 use cex_identity::authz::StaffPrincipal;
 use cex_identity::error::ErrorBody;
 use cex_identity::http::JsonBody;
-use cex_identity::store::{Backend, Store};
+use cex_identity::store::{EmbeddedMigration, Store};
 use cex_identity::RequestMeta;
 use serde::{Deserialize, Serialize};
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use utoipa::ToSchema;
 
 use crate::error::{TradingCode, TradingError, TradingResult};
@@ -34,44 +29,18 @@ pub const ADJUSTMENT_REF_BASE: u64 = 1 << 56;
 /// The longest reason kept, in characters.
 const MAX_REASON_CHARS: usize = 500;
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+const MIGRATIONS: &[EmbeddedMigration] = &[(
     2001,
     "balance adjustments",
     include_str!("../migrations/sqlite/0001_balance_adjustments.sql"),
     include_str!("../migrations/postgres/0001_balance_adjustments.sql"),
 )];
 
-/// The trading migrations compiled into the binary, for one backend.
-#[derive(Debug)]
-struct Embedded(Backend);
-
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>> {
-        let migrations = MIGRATIONS
-            .iter()
-            .map(|&(version, description, sqlite, postgres)| {
-                let sql = match self.0 {
-                    Backend::Sqlite => sqlite,
-                    Backend::Postgres => postgres,
-                };
-                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
-}
-
 /// Creates the trading tables in identity's database if they are missing. Identity's own
 /// migrations (1000–1999) are left to identity.
 pub async fn migrate(store: &Store) -> TradingResult<()> {
-    let mut migrator = Migrator::new(Embedded(store.backend()))
-        .await
-        .map_err(|error| TradingError::internal(format_args!("trading migrations: {error}")))?;
-    migrator.set_ignore_missing(true);
-    migrator
-        .run(store.pool())
+    store
+        .run_migrations(MIGRATIONS)
         .await
         .map_err(|error| TradingError::internal(format_args!("trading migrations: {error}")))
 }

@@ -32,7 +32,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::AnyPool;
 
 pub use api_keys::ApiKeyRow;
@@ -200,17 +200,30 @@ impl Store {
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut migrator = Migrator::new(Embedded(self.backend)).await.map_err(StoreError::Migrate)?;
+        self.run_migrations(MIGRATIONS).await.map_err(StoreError::Migrate)
+    }
+
+    /// Applies the `migrations` this backend has not applied yet. Several owners share the
+    /// one `_sqlx_migrations` table, each in a version range of its own (identity 1000–1999,
+    /// trading 2000–2999, history 3000–3999), so the others' versions are not "missing".
+    pub async fn run_migrations(&self, migrations: &'static [EmbeddedMigration]) -> Result<(), MigrateError> {
+        let mut migrator = Migrator::new(Embedded { backend: self.backend, migrations }).await?;
         migrator.set_ignore_missing(true);
-        migrator.run(&self.pool).await.map_err(StoreError::Migrate)
+        migrator.run(&self.pool).await
     }
 }
 
-/// The migrations compiled into the binary.
-#[derive(Debug)]
-struct Embedded(Backend);
+/// A migration compiled into the binary: (version, description, SQLite SQL, PostgreSQL SQL).
+pub type EmbeddedMigration = (i64, &'static str, &'static str, &'static str);
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+/// Migrations compiled into the binary, as sqlx reads them for one backend.
+#[derive(Debug)]
+struct Embedded {
+    backend: Backend,
+    migrations: &'static [EmbeddedMigration],
+}
+
+const MIGRATIONS: &[EmbeddedMigration] = &[
     (
         1001,
         "identity",
@@ -235,10 +248,11 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>> {
-        let migrations = MIGRATIONS
+        let migrations = self
+            .migrations
             .iter()
             .map(|&(version, description, sqlite, postgres)| {
-                let sql = match self.0 {
+                let sql = match self.backend {
                     Backend::Sqlite => sqlite,
                     Backend::Postgres => postgres,
                 };
