@@ -411,17 +411,11 @@ fn run_engine_bench(args: EngineArgs) -> ExitCode {
         seed: args.seed,
         engines: EngineSelection { with_reference: !args.no_reference, with_peers: !args.no_peers },
     };
-    match engine_bench(&options) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("cex bench: an engine did not reproduce the expected results (see the verified column)");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("cex bench: {error}");
-            ExitCode::from(2)
-        }
-    }
+    bench_exit(
+        "cex bench",
+        "an engine did not reproduce the expected results (see the verified column)",
+        engine_bench(&options),
+    )
 }
 
 fn run_journal_bench(args: JournalArgs) -> ExitCode {
@@ -445,17 +439,11 @@ fn run_journal_bench(args: JournalArgs) -> ExitCode {
         json: args.json,
         sections,
     };
-    match journal_bench(&options) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("cex bench journal: a run did not reproduce the expected results (see the verified column)");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("cex bench journal: {error}");
-            ExitCode::from(2)
-        }
-    }
+    bench_exit(
+        "cex bench journal",
+        "a run did not reproduce the expected results (see the verified column)",
+        journal_bench(&options),
+    )
 }
 
 fn run_gateway_bench(args: GatewayArgs) -> ExitCode {
@@ -468,17 +456,11 @@ fn run_gateway_bench(args: GatewayArgs) -> ExitCode {
         dir: args.dir,
         json: args.json,
     };
-    match gateway_bench(&options) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("cex bench gateway: a gateway run lost or refused messages (see the lost and refused columns)");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("cex bench gateway: {error}");
-            ExitCode::from(2)
-        }
-    }
+    bench_exit(
+        "cex bench gateway",
+        "a gateway run lost or refused messages (see the lost and refused columns)",
+        gateway_bench(&options),
+    )
 }
 
 fn run_pipeline_bench(args: PipelineArgs) -> ExitCode {
@@ -493,14 +475,20 @@ fn run_pipeline_bench(args: PipelineArgs) -> ExitCode {
         layout: args.layout,
         runs: args.runs.max(1),
     };
-    match pipeline_bench(&options) {
+    bench_exit("cex bench pipeline", "a run did not verify (see the verified column)", pipeline_bench(&options))
+}
+
+/// A benchmark's exit: 0 when every run verified, 1 with `failure` when one did not, 2 when
+/// the benchmark could not run.
+fn bench_exit<E: std::fmt::Display>(label: &str, failure: &str, result: Result<bool, E>) -> ExitCode {
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("cex bench pipeline: a run did not verify (see the verified column)");
+            eprintln!("{label}: {failure}");
             ExitCode::FAILURE
         }
         Err(error) => {
-            eprintln!("cex bench pipeline: {error}");
+            eprintln!("{label}: {error}");
             ExitCode::from(2)
         }
     }
@@ -526,17 +514,7 @@ fn run_rest_bench(args: RestArgs) -> ExitCode {
         dir: args.dir,
         json: args.json,
     };
-    match rest_bench(&options) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("cex bench rest: requests failed (see the errors column)");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("cex bench rest: {error}");
-            ExitCode::from(2)
-        }
-    }
+    bench_exit("cex bench rest", "requests failed (see the errors column)", rest_bench(&options))
 }
 
 fn run_fanout_bench(args: FanoutArgs) -> ExitCode {
@@ -548,15 +526,9 @@ fn run_fanout_bench(args: FanoutArgs) -> ExitCode {
         dir: args.dir,
         json: args.json,
     };
-    match fanout_bench(&options) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("cex bench ws-fanout: pushes were missed or subscribers closed (see the table)");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            eprintln!("cex bench ws-fanout: {error}");
-            ExitCode::from(2)
-        }
-    }
+    bench_exit(
+        "cex bench ws-fanout",
+        "pushes were missed or subscribers closed (see the table)",
+        fanout_bench(&options),
+    )
 }
