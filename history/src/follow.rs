@@ -4,10 +4,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use cex_runtime::Consumer;
+use cex_runtime::{Consumer, ConsumerThread};
 
 use crate::HistoryWriter;
 
@@ -31,9 +30,8 @@ pub struct HistoryProgress {
 }
 
 pub struct HistoryFollower {
-    stop: Arc<AtomicBool>,
     progress: Arc<HistoryProgress>,
-    thread: Option<JoinHandle<()>>,
+    thread: ConsumerThread,
 }
 
 impl HistoryFollower {
@@ -44,15 +42,14 @@ impl HistoryFollower {
         writer: HistoryWriter,
         runtime: tokio::runtime::Runtime,
     ) -> std::io::Result<HistoryFollower> {
-        let stop = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(HistoryProgress::default());
         progress.committed_seq.store(writer.position().seq, Ordering::Release);
-        let (thread_stop, thread_progress) = (stop.clone(), progress.clone());
-        let thread = std::thread::Builder::new().name("cex-history".into()).spawn(move || {
-            runtime.block_on(follow(consumer, writer, &thread_stop, &thread_progress));
+        let thread_progress = progress.clone();
+        let thread = ConsumerThread::spawn("cex-history", move |stop| {
+            runtime.block_on(follow(consumer, writer, stop, &thread_progress));
             thread_progress.stopped.store(true, Ordering::Release);
         })?;
-        Ok(HistoryFollower { stop, progress, thread: Some(thread) })
+        Ok(HistoryFollower { progress, thread })
     }
 
     pub fn progress(&self) -> Arc<HistoryProgress> {
@@ -61,21 +58,8 @@ impl HistoryFollower {
 
     /// Writes everything published so far, then stops. Call it after the pipeline has
     /// stopped, so nothing is left behind.
-    pub fn stop(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for HistoryFollower {
-    fn drop(&mut self) {
-        self.stop_now();
+    pub fn stop(self) {
+        self.thread.stop();
     }
 }
 

@@ -78,7 +78,7 @@ pub struct Services {
 pub struct Node {
     services: Services,
     runtime: Runtime,
-    projector: projector::Projector,
+    projector: cex_runtime::ConsumerThread,
     history: Option<cex_history::HistoryFollower>,
     rest: HttpServer,
     gateway: Gateway,
@@ -114,7 +114,7 @@ impl Node {
         let events_dir = builder.events_dir();
         let wired = wire(&mut builder).map_err(NodeError::Runtime)?;
         let runtime = builder.start().map_err(NodeError::Runtime)?;
-        let projector = projector::Projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
+        let projector = projector::start(projections_feed, model.clone()).map_err(NodeError::Projections)?;
         let history = history.map(history::PendingHistory::start).transpose()?;
         let engine = EngineClient::start(sidecars, sidecar_answers).map_err(|e| NodeError::Rest(e.to_string()))?;
         let engine = Arc::new(engine);

@@ -5,48 +5,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use cex_engine::Event;
-use cex_runtime::{Consumer, ConsumerError};
+use cex_runtime::{Consumer, ConsumerError, ConsumerThread};
 use cex_trading::{ReadModel, SharedReadModel};
 
 /// Commands applied under one write lock: large enough that replaying the journal does not
 /// take the lock per command, small enough that readers never wait long.
 const BATCH: usize = 512;
 
-pub struct Projector {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Projector {
-    pub fn start(consumer: Consumer, model: Arc<SharedReadModel>) -> std::io::Result<Projector> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread_stop = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("cex-projections".into())
-            .spawn(move || run(consumer, &model, &thread_stop))?;
-        Ok(Projector { stop, thread: Some(thread) })
-    }
-
-    pub fn stop(mut self) {
-        self.stop_now();
-    }
-
-    fn stop_now(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Projector {
-    fn drop(&mut self) {
-        self.stop_now();
-    }
+/// Starts the projection thread over `consumer`, feeding `model`.
+pub fn start(consumer: Consumer, model: Arc<SharedReadModel>) -> std::io::Result<ConsumerThread> {
+    ConsumerThread::spawn("cex-projections", move |stop| run(consumer, &model, stop))
 }
 
 /// Applies batches until told to stop. Sleeps a little when there is nothing to read: the

@@ -9,6 +9,7 @@ mod input;
 mod output;
 mod pipeline;
 mod stats;
+mod worker;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,6 +25,7 @@ pub use input::{Producer, ProducerStats, SubmitError};
 pub use output::{Consumer, ConsumerError, ConsumerStats, Delivery};
 pub use pipeline::Exit;
 pub use stats::{new_histogram, EngineState, RuntimeStats, Stage, StageHistograms};
+pub use worker::ConsumerThread;
 
 use input::{Doorbell, Intake, ProducerGate};
 use output::{Outlet, Published};
