@@ -19,9 +19,9 @@ pub enum Durability {
 pub enum FsyncWriter {
     /// Records are encoded into a private buffer and written by io_uring, each group linked
     /// to an `fdatasync`; the appending thread never touches pages under write-back. Falls
-    /// back to `Mmap` where io_uring is unavailable. Not the default yet: a record reaches
-    /// the file only when its group is written, and the runtime's consumer catch-up
-    /// (`cex-runtime`) expects every published record in the file.
+    /// back to `Mmap` where io_uring is unavailable. A record reaches the file, and
+    /// readers, only when its group is written, so the event journal, which consumers tail
+    /// live, always uses `Mmap`.
     Uring,
     /// Records are written into the shared mapping and a sync thread `fdatasync`s them.
     #[default]

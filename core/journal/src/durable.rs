@@ -19,7 +19,8 @@ use crate::origin::{decode_command_record, encode_command_record, encode_events,
 use crate::recovery;
 use crate::snapshots::{SkippedSnapshot, SnapshotStore};
 use crate::{
-    Durability, DurableWatcher, JournalConfig, JournalError, JournalReader, JournalWriter, Origin, RecoveryReport,
+    Durability, DurableWatcher, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter, Origin,
+    RecoveryReport,
 };
 
 /// When snapshots are taken, besides on demand. Zero turns a trigger off.
@@ -154,14 +155,18 @@ impl DurableEngine {
     pub fn open(config: &DurableConfig, engine_config: EngineConfig) -> Result<(DurableEngine, Startup), DurableError> {
         let (commands, commands_report) = JournalWriter::open(config.dir.join("commands"), config.journal)?;
         let events_dir = config.dir.join("events");
-        let (mut events, mut events_report) = JournalWriter::open(&events_dir, config.journal)?;
+        // Consumers tail the event journal as soon as a command is published, so its records
+        // must be in the file at once: it always uses the mapped writer. Nothing waits for
+        // it to be durable; a crash loses nothing that replay cannot regenerate.
+        let events_config = JournalConfig { fsync_writer: FsyncWriter::Mmap, ..config.journal };
+        let (mut events, mut events_report) = JournalWriter::open(&events_dir, events_config)?;
         let mut dropped_event_records = 0;
         if events_report.last_seq > commands_report.last_seq && config.journal.durability == Durability::Fsync {
             // The two journals reach the disk independently: a crash can leave events of
             // commands that never became durable (and were never acknowledged). Drop them.
             drop(events);
             dropped_event_records = recovery::truncate_after(&events_dir, commands_report.last_seq)?;
-            (events, events_report) = JournalWriter::open(&events_dir, config.journal)?;
+            (events, events_report) = JournalWriter::open(&events_dir, events_config)?;
         }
         if events_report.last_seq > commands_report.last_seq {
             let why = format!(

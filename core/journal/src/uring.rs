@@ -21,11 +21,12 @@
 //! both hold only to move buffers and queue entries, never across a system call that waits
 //! for the disk.
 //!
-//! The ring is never full: a group is at most `MAX_CHUNKS` segment ranges of 3 entries
+//! The ring is never full: a group is at most `MAX_CHUNKS` segment ranges of 4 entries
 //! each, plus the one wake-up entry `stop` adds, in a 64-entry ring. Records appended while
-//! a group is in flight wait in the staging buffer, which grows (like the dirty page cache
-//! of the mapped writer) for as long as the disk is slower than the appends; the durable
-//! sequence and with it the acknowledgements then lag, but `append` never waits.
+//! a group is in flight wait in the staging buffer. It holds at most one segment's worth of
+//! bytes: past that, `append` waits until the group in flight completes and the staged
+//! records can go. That is backpressure from the disk, as the kernel gives the mapped
+//! writer through dirty-page throttling; readers never hold the writer back.
 
 use std::collections::VecDeque;
 use std::ffi::CString;
@@ -34,8 +35,9 @@ use std::io;
 use std::mem;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 
@@ -52,6 +54,9 @@ const MAX_CHUNKS: usize = 15;
 const WAKE: u64 = u64::MAX;
 /// Initial room of a staging buffer; buffers are reused, so they grow only while warming up.
 const STAGING_BYTES: usize = 256 << 10;
+/// How long a full `append` sleeps between checks for a failed reaper, which cannot
+/// signal `room` while it is failing.
+const ROOM_RECHECK: Duration = Duration::from_millis(10);
 
 /// Whether the io_uring `Fsync` writer can run on this host, or why not (see [`ring`]).
 pub fn io_uring_support() -> Result<(), String> {
@@ -110,6 +115,8 @@ struct Group {
 #[derive(Default)]
 struct Staging {
     chunks: VecDeque<Chunk>,
+    /// The bytes in `chunks`, which `append` keeps within `UringWriter::max_staged`.
+    staged_bytes: usize,
     in_flight: Option<Group>,
     spare: Vec<Vec<u8>>,
     stop: bool,
@@ -119,6 +126,8 @@ struct Staging {
 struct Inner {
     ring: IoUring,
     staging: Mutex<Staging>,
+    /// Signalled when staged chunks leave for the kernel, for an `append` waiting for room.
+    room: Condvar,
     dir: File,
     shared: Arc<Shared>,
 }
@@ -136,6 +145,8 @@ impl Inner {
         }
         let take = staging.chunks.len().min(MAX_CHUNKS);
         let chunks: Vec<Chunk> = staging.chunks.drain(..take).collect();
+        staging.staged_bytes -= chunks.iter().map(|chunk| chunk.bytes.len()).sum::<usize>();
+        self.room.notify_all();
         let mut chain: Vec<squeue::Entry> = Vec::with_capacity(4 * chunks.len());
         for (index, chunk) in chunks.iter().enumerate() {
             chain.extend(entries(chunk, index as u64, self.dir.as_raw_fd()));
@@ -160,6 +171,20 @@ impl Inner {
         drop(queue);
         staging.in_flight = Some(Group { chunks, outstanding, error: None });
         true
+    }
+
+    /// The staging state, once `size` more bytes fit within `limit` or nothing is staged:
+    /// a record larger than the bound still goes, alone.
+    fn wait_for_room(&self, size: usize, limit: usize) -> Result<MutexGuard<'_, Staging>, JournalError> {
+        let mut staging = self.staging();
+        while staging.staged_bytes > 0 && staging.staged_bytes + size > limit {
+            if let Some(failure) = self.shared.failure() {
+                return Err(failure);
+            }
+            let waited = self.room.wait_timeout(staging, ROOM_RECHECK);
+            staging = waited.unwrap_or_else(PoisonError::into_inner).0;
+        }
+        Ok(staging)
     }
 
     fn submit(&self) {
@@ -225,7 +250,8 @@ impl UringWriter {
         tail: Option<(File, usize)>,
     ) -> Result<Self, JournalError> {
         let dir_file = File::open(dir).map_err(JournalError::io(dir))?;
-        let inner = Arc::new(Inner { ring, staging: Mutex::new(Staging::default()), dir: dir_file, shared });
+        let staging = Mutex::new(Staging::default());
+        let inner = Arc::new(Inner { ring, staging, room: Condvar::new(), dir: dir_file, shared });
         let (segment, offset) = match tail {
             Some((file, offset)) => (Some(Arc::new(SegmentHandle { file, names: None })), offset),
             None => (None, 0),
@@ -246,7 +272,8 @@ impl UringWriter {
     }
 
     /// Stages record `seq` (already checked by the caller) and, if no group is in flight,
-    /// sends it. It reaches the file, and readers, once its group is written.
+    /// sends it. It reaches the file, and readers, once its group is written. Waits while a
+    /// segment's worth of records is already staged behind the group in flight.
     pub fn append(&mut self, seq: u64, timestamp_ns: u64, payload: &[u8]) -> Result<(), JournalError> {
         let size = record_bytes(payload.len());
         let segment = match &self.segment {
@@ -254,7 +281,7 @@ impl UringWriter {
             _ => self.roll(seq)?,
         };
         let launched = {
-            let mut staging = self.inner.staging();
+            let mut staging = self.inner.wait_for_room(size, self.segment_len)?;
             let staging = &mut *staging;
             let reuse = staging.chunks.back().is_some_and(|chunk| Arc::ptr_eq(&chunk.segment, &segment));
             if !reuse {
@@ -267,6 +294,7 @@ impl UringWriter {
             let chunk = staging.chunks.back_mut().expect("a chunk was just ensured");
             encode(&mut chunk.bytes, seq, timestamp_ns, payload);
             chunk.last_seq = seq;
+            staging.staged_bytes += size;
             self.inner.launch(staging)
         };
         self.offset += size;

@@ -14,8 +14,9 @@ use crate::sync::{self, DurableWatcher, FileSyncer, Shared, SyncSegment, SyncThr
 use crate::uring::{self, UringWriter};
 
 /// The single writer of a journal directory. `append` never waits for readers, and in
-/// `Fsync` mode never waits for the disk either: durability is reported through
-/// [`JournalWriter::durable_seq`] and [`DurableWatcher`].
+/// `Fsync` mode does not wait for its record to be durable: durability is reported through
+/// [`JournalWriter::durable_seq`] and [`DurableWatcher`]. (The io_uring writer does wait
+/// when a whole segment of records is queued behind a slow disk.)
 pub struct JournalWriter {
     dir: PathBuf,
     durability: Durability,

@@ -10,7 +10,8 @@ use std::thread;
 use std::time::Duration;
 
 use cex_journal::{
-    Durability, FileSyncer, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter, SyncRange, Syncer,
+    record_bytes, Durability, FileSyncer, FsyncWriter, JournalConfig, JournalError, JournalReader, JournalWriter,
+    SyncRange, Syncer,
 };
 use common::*;
 
@@ -19,8 +20,10 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 const WRITERS: [FsyncWriter; 2] = [FsyncWriter::Uring, FsyncWriter::Mmap];
 
+const SEGMENT: usize = 64 << 10;
+
 fn fsync_config(fsync_writer: FsyncWriter) -> JournalConfig {
-    JournalConfig { segment_bytes: 64 << 10, durability: Durability::Fsync, fsync_writer }
+    JournalConfig { segment_bytes: SEGMENT as u64, durability: Durability::Fsync, fsync_writer }
 }
 
 /// Opens in `Fsync` mode and checks the asked-for writer runs (io_uring may be unavailable
@@ -322,4 +325,45 @@ fn fsync_mode_round_trips_with_the_real_syncer_with(fsync_writer: FsyncWriter) {
     let (writer, report) = JournalWriter::open(dir.path().join("new"), fsync_config()).unwrap();
     assert_eq!((report.last_seq, writer.durable_seq()), (5_000, 5_000));
     assert_eq!(read_back(&dir.path().join("new"), 4_000), (4_000..=5_000).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_io_uring_writer_holds_appends_back_once_a_segment_waits_behind_a_stalled_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let covered = Arc::new(AtomicU64::new(0));
+    let syncer = Gated { gate: Arc::clone(&gate), covered: Arc::clone(&covered) };
+    let mut writer = open_fsync(dir.path(), FsyncWriter::Uring, syncer);
+    if writer.fsync_writer() != Some(FsyncWriter::Uring) {
+        return;
+    }
+    const RECORDS: u64 = 20_000;
+    let appended = Arc::new(AtomicU64::new(0));
+    let appender = {
+        let appended = Arc::clone(&appended);
+        thread::spawn(move || {
+            for seq in 1..=RECORDS {
+                writer.append(seq, timestamp(seq), &payload(seq)).unwrap();
+                appended.store(seq, Ordering::SeqCst);
+            }
+            writer
+        })
+    };
+    // Declared after the appender, so a failing assertion opens the gate before the
+    // appender's writer is dropped (the drop waits for the stalled sync).
+    let gate = Gate(gate);
+    // Unbounded, the appender would be done within milliseconds. Bounded, at most the group
+    // whose completion is stuck, the group launched after it and one segment of staged
+    // records get through: 3 segments' worth, against 20 for all the records.
+    thread::sleep(Duration::from_millis(300));
+    let while_stalled = appended.load(Ordering::SeqCst);
+    let bytes: usize = (1..=while_stalled).map(|seq| record_bytes(payload(seq).len())).sum();
+    assert!(bytes <= 3 * SEGMENT, "{while_stalled} records ({bytes} bytes) were appended while the disk was stalled");
+    assert_eq!(covered.load(Ordering::SeqCst), 0);
+
+    gate.open();
+    let writer = appender.join().unwrap();
+    assert!(writer.watcher().wait_for(RECORDS, PATIENCE).unwrap());
+    writer.close().unwrap();
+    assert_eq!(read_back(dir.path(), 1), (1..=RECORDS).collect::<Vec<_>>());
 }

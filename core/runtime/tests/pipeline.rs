@@ -6,16 +6,27 @@ use std::time::{Duration, Instant};
 
 use cex_engine::testkit::flow::{FlowConfig, FlowGenerator};
 use cex_engine::{Command, CommandEnvelope, Engine, EngineConfig, Event};
-use cex_journal::{Durability, DurableConfig, DurableEngine, JournalConfig, Origin, SnapshotPolicy};
+use cex_journal::{Durability, DurableConfig, DurableEngine, FsyncWriter, JournalConfig, Origin, SnapshotPolicy};
 use cex_runtime::{Consumer, ConsumerOptions, Producer, RuntimeBuilder, RuntimeConfig, SubmitError};
 
 fn durable_config(dir: &Path, durability: Durability) -> DurableConfig {
+    fsync_writer_config(dir, durability, FsyncWriter::default())
+}
+
+fn fsync_writer_config(dir: &Path, durability: Durability, fsync_writer: FsyncWriter) -> DurableConfig {
     DurableConfig {
         dir: dir.to_path_buf(),
-        journal: JournalConfig { segment_bytes: 1 << 20, durability, ..JournalConfig::default() },
+        journal: JournalConfig { segment_bytes: 1 << 20, durability, fsync_writer },
         snapshots: SnapshotPolicy { every_commands: 0, every_ns: 0, keep: 2 },
     }
 }
+
+/// Every journal setup a runtime can run on that keeps the event journal.
+const PERSISTENT_SETUPS: [(Durability, FsyncWriter); 3] = [
+    (Durability::Mmap, FsyncWriter::Mmap),
+    (Durability::Fsync, FsyncWriter::Mmap),
+    (Durability::Fsync, FsyncWriter::Uring),
+];
 
 fn runtime_config(input: usize, output: usize) -> RuntimeConfig {
     RuntimeConfig {
@@ -187,9 +198,16 @@ fn rings_are_polled_round_robin() {
 
 #[test]
 fn a_slow_consumer_is_skipped_and_catches_up_from_the_event_journal() {
+    for (durability, fsync_writer) in PERSISTENT_SETUPS {
+        a_slow_consumer_catches_up(durability, fsync_writer);
+    }
+}
+
+fn a_slow_consumer_catches_up(durability: Durability, fsync_writer: FsyncWriter) {
     let dir = tempfile::tempdir().unwrap();
     let (engine_config, commands) = commands(3, 3_000);
-    let (durable, _) = DurableEngine::open(&durable_config(dir.path(), Durability::Mmap), engine_config).unwrap();
+    let config = fsync_writer_config(dir.path(), durability, fsync_writer);
+    let (durable, _) = DurableEngine::open(&config, engine_config).unwrap();
     let mut builder = RuntimeBuilder::new(runtime_config(1 << 12, 64), durable);
     let mut producer = builder.producer("gateway-0").unwrap();
     let mut fast = builder.consumer("fast", ConsumerOptions::default());
@@ -256,9 +274,15 @@ fn shutdown_drains_refuses_new_work_snapshots_and_a_restart_resumes_the_same_sta
 
 #[test]
 fn a_durable_consumer_sees_only_durable_commands_in_fsync_mode() {
+    a_durable_consumer_waits_for_durability(FsyncWriter::Mmap);
+    a_durable_consumer_waits_for_durability(FsyncWriter::Uring);
+}
+
+fn a_durable_consumer_waits_for_durability(fsync_writer: FsyncWriter) {
     let dir = tempfile::tempdir().unwrap();
     let (engine_config, commands) = commands(5, 300);
-    let (durable, _) = DurableEngine::open(&durable_config(dir.path(), Durability::Fsync), engine_config).unwrap();
+    let config = fsync_writer_config(dir.path(), Durability::Fsync, fsync_writer);
+    let (durable, _) = DurableEngine::open(&config, engine_config).unwrap();
     let mut builder = RuntimeBuilder::new(runtime_config(1 << 10, 1 << 10), durable);
     let mut producer = builder.producer("gateway-0").unwrap();
     let mut acks = builder.consumer("acks", ConsumerOptions { from_seq: None, wait_durable: true });
