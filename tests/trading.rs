@@ -79,11 +79,7 @@ fn market_views(rest: SocketAddr) -> Vec<Value> {
 fn two_users_trade_through_rest_and_everything_agrees_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_in(dir.path());
-    let identity_config = cex_node::identity_config(&config);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for (email, role) in [("admin@cex.example", StaffRole::Admin), ("ops@cex.example", StaffRole::Operator)] {
-        runtime.block_on(cex_identity::create_staff(&identity_config, email, role, Some(PASSWORD))).unwrap();
-    }
+    create_staff(&config);
     let node = Node::start(&config).unwrap();
     let (rest, ops) = (node.rest_address(), node.ops_address());
     let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
@@ -234,6 +230,54 @@ fn keys_and_staff_are_held_to_their_permissions(rest: SocketAddr, data_dir: &Pat
     assert_eq!((status, reply["code"].as_u64()), (403, Some(1103)), "a trader is no admin: {reply}");
     assert_eq!(balance(rest, bob, "USDT"), (d("65000"), Decimal::ZERO));
     assert!(data_dir.join("outbox.log").exists());
+}
+
+/// An admin (`admin@cex.example`) and an operator (`ops@cex.example`), both with `PASSWORD`.
+fn create_staff(config: &cex_config::NodeConfig) {
+    let identity_config = cex_node::identity_config(config);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for (email, role) in [("admin@cex.example", StaffRole::Admin), ("ops@cex.example", StaffRole::Operator)] {
+        runtime.block_on(cex_identity::create_staff(&identity_config, email, role, Some(PASSWORD))).unwrap();
+    }
+}
+
+/// `fsync` durability on the default (io_uring) writer: an order is answered only once its
+/// command is durable, the read model follows, and a restart recovers the same state.
+#[test]
+fn in_fsync_mode_orders_are_answered_once_durable_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config_in(dir.path());
+    config.journal.durability = cex_journal::Durability::Fsync;
+    create_staff(&config);
+    let node = Node::start(&config).unwrap();
+    let (rest, ops) = (node.rest_address(), node.ops_address());
+    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
+    let alice = register(rest, dir.path(), "alice@example.com");
+    let bob = register(rest, dir.path(), "bob@example.com");
+    fund(rest, &admin, &alice, "BTC", "1");
+    fund(rest, &admin, &bob, "USDT", "60000");
+    for price in ["50000", "50100", "50200"] {
+        assert_eq!(limit(rest, &alice, "SELL", price, "0.2")["order"]["status"], "NEW");
+    }
+    let bid = limit(rest, &bob, "BUY", "50100", "0.3");
+    assert_eq!(bid["order"]["status"], "FILLED", "{bid}");
+    // Nothing else runs on this node: the last command, the bid, is durable since it was answered.
+    let (_, status) = common::get(ops.port(), "/ready").unwrap();
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["durable_sequence"], status["journal_sequence"], "{status}");
+    assert_eq!(balance(rest, &alice, "BTC"), (d("0.4"), d("0.3")));
+
+    let before = (views(rest, &[&alice, &bob]), market_views(rest));
+    node.shutdown().unwrap();
+    let node = Node::start(&config).unwrap();
+    let rest = node.rest_address();
+    let deadline = Instant::now() + WAIT;
+    while (views(rest, &[&alice, &bob]), market_views(rest)) != before {
+        assert!(Instant::now() < deadline, "the read model did not come back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(limit(rest, &bob, "BUY", "50200", "0.1")["order"]["status"], "FILLED", "trading goes on");
+    node.shutdown().unwrap();
 }
 
 #[test]

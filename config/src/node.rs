@@ -202,7 +202,7 @@ pub struct JournalSettings {
 
 impl Default for JournalSettings {
     fn default() -> Self {
-        JournalSettings { durability: Durability::Mmap, segment_mb: 64, fsync_writer: FsyncWriter::Mmap }
+        JournalSettings { durability: Durability::Mmap, segment_mb: 64, fsync_writer: FsyncWriter::Uring }
     }
 }
 

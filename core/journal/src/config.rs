@@ -21,10 +21,10 @@ pub enum FsyncWriter {
     /// to an `fdatasync`; the appending thread never touches pages under write-back. Falls
     /// back to `Mmap` where io_uring is unavailable. A record reaches the file, and
     /// readers, only when its group is written, so the event journal, which consumers tail
-    /// live, always uses `Mmap`.
+    /// live, always uses `Mmap`. The default: it measured better (docs/BENCHMARKS.md).
+    #[default]
     Uring,
     /// Records are written into the shared mapping and a sync thread `fdatasync`s them.
-    #[default]
     Mmap,
 }
 
@@ -39,7 +39,7 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        Self { segment_bytes: 64 << 20, durability: Durability::Fsync, fsync_writer: FsyncWriter::Mmap }
+        Self { segment_bytes: 64 << 20, durability: Durability::Fsync, fsync_writer: FsyncWriter::Uring }
     }
 }
 
