@@ -109,14 +109,16 @@ impl Drop for EngineClient {
     }
 }
 
-/// Completes waiters from the consumer ring. Sleeps a little when there is nothing to
-/// read: the callers are HTTP requests, not the microsecond path.
+/// How long the pump sleeps on an empty ring before it looks at the stop flag again; the
+/// engine wakes it as soon as something is published.
+const IDLE_WAIT: Duration = Duration::from_millis(5);
+
+/// Completes waiters from the consumer ring, sleeping until the engine publishes when there
+/// is nothing to read.
 fn pump(mut consumer: Consumer, producer: u16, waiters: Waiters, stop: Arc<AtomicBool>) {
-    let mut idle_polls = 0u32;
     while !stop.load(Ordering::Acquire) {
         match consumer.poll() {
             Ok(Some(delivery)) => {
-                idle_polls = 0;
                 if delivery.origin.producer != producer {
                     continue;
                 }
@@ -126,14 +128,7 @@ fn pump(mut consumer: Consumer, producer: u16, waiters: Waiters, stop: Arc<Atomi
                     let _ = waiter.send(answer);
                 }
             }
-            Ok(None) => {
-                idle_polls = idle_polls.saturating_add(1);
-                if idle_polls < 100 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-            }
+            Ok(None) => consumer.wait(IDLE_WAIT),
             Err(error) => {
                 tracing::error!(consumer = consumer.name(), "engine client stops: {error}");
                 waiters.lock().expect("waiters lock").clear();

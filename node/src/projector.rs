@@ -20,22 +20,18 @@ pub fn start(consumer: Consumer, model: Arc<SharedReadModel>) -> std::io::Result
     ConsumerThread::spawn("cex-projections", move |stop| run(consumer, &model, stop))
 }
 
-/// Applies batches until told to stop. Sleeps a little when there is nothing to read: the
-/// readers are HTTP requests, and an order's answer waits for its own command only.
+/// How long the thread sleeps on an empty ring before it looks at the stop flag again; the
+/// engine wakes it as soon as something is published.
+const IDLE_WAIT: Duration = Duration::from_millis(5);
+
+/// Applies batches until told to stop, sleeping until the engine publishes when there is
+/// nothing to read: an order's answer waits for the model to reach its command.
 fn run(mut consumer: Consumer, model: &SharedReadModel, stop: &AtomicBool) {
     let mut first_events: Vec<Event> = Vec::with_capacity(256);
-    let mut idle_polls = 0u32;
     while !stop.load(Ordering::Acquire) {
         match apply_batch(&mut consumer, model, &mut first_events) {
-            Ok(0) => {
-                idle_polls = idle_polls.saturating_add(1);
-                if idle_polls < 100 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-            }
-            Ok(_) => idle_polls = 0,
+            Ok(0) => consumer.wait(IDLE_WAIT),
+            Ok(_) => {}
             Err(error) => {
                 // The model stays as it was; /metrics shows the lag growing.
                 tracing::error!(applied = model.applied_seq(), "the read model stops: {error}");

@@ -28,7 +28,7 @@ pub use stats::{new_histogram, EngineState, RuntimeStats, Stage, StageHistograms
 pub use worker::ConsumerThread;
 
 use input::{Doorbell, Intake, ProducerGate};
-use output::{Outlet, Published};
+use output::{Outlet, Published, Wakeup};
 use pipeline::{EngineThread, Input};
 use stats::LocalTallies;
 
@@ -121,11 +121,12 @@ impl RuntimeBuilder {
             ring_used: AtomicU64::new(0),
             ring_capacity: capacity as u64,
         });
-        self.outlets.push(Outlet::new(ring_producer, stats.clone()));
+        let wakeup = Arc::new(Wakeup::default());
+        self.outlets.push(Outlet::new(ring_producer, stats.clone(), wakeup.clone()));
         self.consumer_stats.push(stats.clone());
         let next_seq = options.from_seq.unwrap_or(self.durable.engine().last_seq() + 1).max(1);
         let watcher = options.wait_durable.then(|| self.durable.durable_watcher());
-        Consumer::new(ring_consumer, self.published.clone(), stats, watcher, next_seq)
+        Consumer::new(ring_consumer, self.published.clone(), stats, watcher, next_seq, wakeup)
     }
 
     /// The event journal consumers may read history from; `None` when the journal is off.

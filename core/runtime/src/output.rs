@@ -3,8 +3,10 @@
 //! reads the missed commands' events from the event journal, then rejoins its ring.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, Thread};
+use std::time::Duration;
 
 use cex_engine::Event;
 use cex_journal::{decode_events_into, DurableWatcher, JournalError, JournalReader, Origin};
@@ -46,6 +48,38 @@ pub struct ConsumerStats {
     pub ring_capacity: u64,
 }
 
+/// Wakes a consumer's thread blocked in [`Consumer::wait`]. The engine thread looks at it
+/// once per round that published something: a load, and a wake-up only when the consumer
+/// sleeps.
+#[derive(Default)]
+pub(crate) struct Wakeup {
+    parked: CachePadded<AtomicBool>,
+    /// The thread that last waited: a consumer may move between threads.
+    thread: Mutex<Option<Thread>>,
+}
+
+impl Wakeup {
+    /// The caller has published (its stores precede a `SeqCst` fence): wake the consumer if
+    /// it announced it sleeps, since it may have looked before the publication.
+    pub fn wake_if_parked(&self) {
+        if self.parked.load(Ordering::SeqCst) {
+            if let Some(thread) = self.thread.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                thread.unpark();
+            }
+        }
+    }
+
+    fn announce(&self) {
+        let mut thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
+        if thread.as_ref().is_none_or(|waiting| waiting.id() != thread::current().id()) {
+            *thread = Some(thread::current());
+        }
+        drop(thread);
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+}
+
 /// The engine thread's end of one consumer's ring.
 pub(crate) struct Outlet {
     ring: rtrb::Producer<Slot>,
@@ -53,11 +87,18 @@ pub(crate) struct Outlet {
     /// at the edge does not flap between its ring and the journal.
     lagging: bool,
     stats: Arc<ConsumerStats>,
+    wakeup: Arc<Wakeup>,
 }
 
 impl Outlet {
-    pub fn new(ring: rtrb::Producer<Slot>, stats: Arc<ConsumerStats>) -> Outlet {
-        Outlet { ring, lagging: false, stats }
+    pub fn new(ring: rtrb::Producer<Slot>, stats: Arc<ConsumerStats>, wakeup: Arc<Wakeup>) -> Outlet {
+        Outlet { ring, lagging: false, stats, wakeup }
+    }
+
+    /// See [`Wakeup::wake_if_parked`].
+    #[inline]
+    pub fn wake_if_parked(&self) {
+        self.wakeup.wake_if_parked();
     }
 
     /// Offers one command's events; skips the consumer if they do not all fit.
@@ -141,6 +182,7 @@ pub struct Consumer {
     journal: Option<JournalReader>,
     next_seq: u64,
     events: Vec<Event>,
+    wakeup: Arc<Wakeup>,
 }
 
 impl Consumer {
@@ -150,9 +192,11 @@ impl Consumer {
         stats: Arc<ConsumerStats>,
         durable: Option<DurableWatcher>,
         next_seq: u64,
+        wakeup: Arc<Wakeup>,
     ) -> Consumer {
         stats.position.store(next_seq - 1, Ordering::Relaxed);
-        Consumer { ring, published, stats, durable, journal: None, next_seq, events: Vec::with_capacity(256) }
+        let events = Vec::with_capacity(256);
+        Consumer { ring, published, stats, durable, journal: None, next_seq, events, wakeup }
     }
 
     pub fn name(&self) -> &str {
@@ -177,6 +221,24 @@ impl Consumer {
         self.next_seq = seq + 1;
         self.stats.position.store(seq, Ordering::Release);
         Ok(Some(Delivery { seq, ts_ns, origin, events: &self.events, from_journal: !live }))
+    }
+
+    /// Blocks until [`Consumer::poll`] may have something new, or `timeout` passes: the
+    /// engine wakes a waiting consumer when it publishes, and a consumer that waits for
+    /// durability is woken by the journal. For threads that would otherwise spin or sleep
+    /// on an empty ring; on a host with few cores, spinning consumers take the CPU from the
+    /// threads they wait for.
+    pub fn wait(&mut self, timeout: Duration) {
+        if self.next_seq > self.published.seq.load(Ordering::Acquire) {
+            self.wakeup.announce();
+            if self.next_seq > self.published.seq.load(Ordering::SeqCst) {
+                thread::park_timeout(timeout);
+            }
+            self.wakeup.parked.store(false, Ordering::Relaxed);
+        } else if let Some(watcher) = &self.durable {
+            // Published, so only durability can hold it back.
+            let _ = watcher.wait_for(self.next_seq, timeout);
+        }
     }
 
     fn deliverable_up_to(&self) -> u64 {

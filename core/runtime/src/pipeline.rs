@@ -120,6 +120,7 @@ impl EngineThread {
         }
         self.next_ring = (self.next_ring + 1) % rings;
         if processed > 0 {
+            self.wake_consumers();
             self.tallies.busy_ns += monotonic_ns().saturating_sub(started);
         }
         Ok(processed)
@@ -161,6 +162,15 @@ impl EngineThread {
             self.pending_acks.push_back((seq, dequeued_ns));
         }
         Ok(())
+    }
+
+    /// After publishing: the fence orders the publication before the looks at the
+    /// consumers' parked flags (a consumer announces, then looks at the sequence).
+    fn wake_consumers(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        for outlet in &self.outlets {
+            outlet.wake_if_parked();
+        }
     }
 
     /// Records how long sampled commands took to become durable.

@@ -303,3 +303,38 @@ fn a_durable_consumer_waits_for_durability(fsync_writer: FsyncWriter) {
     });
     runtime.shutdown().unwrap();
 }
+
+#[test]
+fn a_waiting_consumer_is_woken_when_the_engine_publishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine_config, commands) = commands(7, 20);
+    let (durable, _) = DurableEngine::open(&durable_config(dir.path(), Durability::Mmap), engine_config).unwrap();
+    let mut builder = RuntimeBuilder::new(runtime_config(1 << 10, 1 << 10), durable);
+    let mut producer = builder.producer("gateway-0").unwrap();
+    let mut waiter = builder.consumer("waiter", ConsumerOptions::default());
+    let runtime = builder.start().unwrap();
+    // Far longer than the whole test takes when the engine wakes the consumer (about 40 ms).
+    const NEVER: Duration = Duration::from_secs(20);
+    let started = Instant::now();
+    let received = std::thread::scope(|scope| {
+        let consumer = scope.spawn(|| {
+            let mut seqs = Vec::new();
+            while seqs.len() < commands.len() {
+                match waiter.poll().unwrap() {
+                    Some(delivery) => seqs.push(delivery.seq),
+                    None => waiter.wait(NEVER),
+                }
+            }
+            seqs
+        });
+        for (offset, command) in commands.iter().enumerate() {
+            // Let the consumer fall asleep between commands.
+            std::thread::sleep(Duration::from_millis(2));
+            submit_all(&mut producer, std::slice::from_ref(command), offset as u64);
+        }
+        consumer.join().unwrap()
+    });
+    assert_eq!(received, (1..=commands.len() as u64).collect::<Vec<_>>());
+    assert!(started.elapsed() < NEVER, "a wait ran to its timeout: the engine did not wake the consumer");
+    runtime.shutdown().unwrap();
+}

@@ -35,6 +35,9 @@ const PUMP_BATCH: usize = 256;
 /// ready tasks until its preemption timer fires and polls sockets only when none is ready,
 /// so a pump that merely yielded would keep the sockets waiting.
 const SPIN_PAUSE: Duration = Duration::from_micros(1);
+/// How long the pump sleeps between polls while the shard has no session: it only keeps
+/// up with the ring then, and a session's first answer waits at most this once.
+const NO_SESSIONS_PAUSE: Duration = Duration::from_millis(1);
 /// With `ShardIdle::Spin` the executor polls instead of parking for this long after its
 /// last event, which with the pump's short pauses means always.
 pub const SPIN_BEFORE_PARK: Duration = Duration::from_secs(1);
@@ -148,12 +151,15 @@ impl Shard {
     }
 
     /// Routes one command's events to the sessions of the accounts they concern.
-    fn route(&self, delivery: &Delivery<'_>) {
+    /// Hands `delivery` to the sessions it concerns; whether there were any.
+    fn route(&self, delivery: &Delivery<'_>) -> bool {
         self.delivered_seq.set(delivery.seq);
+        let mut reached = false;
         let sessions = self.sessions.borrow();
         if delivery.origin.producer == self.producer_id {
             if let Some(session) = sessions.get(&delivery.origin.request) {
                 session.answered();
+                reached = true;
             }
         }
         let by_account = self.by_account.borrow();
@@ -161,9 +167,11 @@ impl Shard {
             for account in event_accounts(event).into_iter().flatten() {
                 for session in by_account.get(&account).into_iter().flatten() {
                     session.deliver(event);
+                    reached = true;
                 }
             }
         }
+        reached
     }
 
     /// Cancels every open order of `account`: a session with cancel-on-disconnect ended.
@@ -236,13 +244,15 @@ async fn close_all(shard: &Rc<Shard>, reason: LogoutReason, text: &str) {
 
 /// Reads the engine's output and routes it; idles as configured when there is none.
 async fn pump(shard: Rc<Shard>, mut consumer: Consumer) {
+    // Polls since the last delivery that reached a session: traffic of other clients (REST,
+    // the sidecars) must not keep the shard spinning.
     let mut empty_polls: u32 = 0;
     loop {
-        let mut routed = 0;
+        let (mut routed, mut reached) = (0, false);
         while routed < PUMP_BATCH {
             match consumer.poll() {
                 Ok(Some(delivery)) => {
-                    shard.route(&delivery);
+                    reached |= shard.route(&delivery);
                     routed += 1;
                 }
                 Ok(None) => break,
@@ -258,8 +268,10 @@ async fn pump(shard: Rc<Shard>, mut consumer: Consumer) {
         if shard.shared.stop.load(Ordering::Acquire) {
             return;
         }
-        empty_polls = if routed > 0 { 0 } else { empty_polls.saturating_add(1) };
+        empty_polls = if reached { 0 } else { empty_polls.saturating_add(1) };
         let pause = match shard.config().idle {
+            _ if routed == PUMP_BATCH => SPIN_PAUSE,
+            _ if shard.sessions.borrow().is_empty() => NO_SESSIONS_PAUSE,
             ShardIdle::Sleep { spins, sleep } if empty_polls > spins => sleep,
             _ => SPIN_PAUSE,
         };
