@@ -58,6 +58,7 @@ pub struct Trading {
     model: Arc<SharedReadModel>,
     engine: Arc<dyn OrderEntry>,
     identity: Arc<Identity>,
+    rendered_pushes: streams::RenderedPushes,
 }
 
 impl Trading {
@@ -70,7 +71,8 @@ impl Trading {
     ) -> TradingResult<Arc<Trading>> {
         admin::migrate(identity.store()).await?;
         history::open(identity.store()).await?;
-        Ok(Arc::new(Trading { markets, model, engine, identity }))
+        let rendered_pushes = streams::RenderedPushes::default();
+        Ok(Arc::new(Trading { markets, model, engine, identity, rendered_pushes }))
     }
 
     pub fn markets(&self) -> &Markets {
@@ -79,6 +81,11 @@ impl Trading {
 
     pub fn model(&self) -> &Arc<SharedReadModel> {
         &self.model
+    }
+
+    /// Market pushes rendered once for every stream socket.
+    pub(crate) fn rendered_pushes(&self) -> &streams::RenderedPushes {
+        &self.rendered_pushes
     }
 
     /// Submits a command and turns a reject into the engine's error.

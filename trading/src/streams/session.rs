@@ -1,13 +1,13 @@
 //! One stream socket: its subscriptions, the client's subscribe/unsubscribe messages, the
 //! market updates fanned out to it, and the keepalive.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -38,14 +38,42 @@ enum Request {
     },
 }
 
-/// A market push for one subscription.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Push<'a> {
-    event: &'static str,
-    subscription_id: u64,
-    symbol: &'a str,
-    data: Value,
+/// The `data` of the market pushes for the newest update, rendered once per topic and
+/// shared by every socket subscribed to it: with many subscribers, rendering per socket was
+/// a large part of the fan-out's cost. Only the envelope, with each socket's subscription
+/// id, is written per socket.
+#[derive(Default)]
+pub(crate) struct RenderedPushes {
+    newest: Mutex<Rendered>,
+}
+
+/// An update's sequence and the payloads rendered for it so far, by topic.
+type Rendered = (u64, HashMap<Topic, Arc<[String]>>);
+
+impl RenderedPushes {
+    /// The payloads of `topic` for update `seq`, rendered by `render` unless a socket did
+    /// already. A socket behind the newest update renders its own.
+    fn get(&self, seq: u64, topic: &Topic, render: impl FnOnce() -> Vec<Value>) -> Arc<[String]> {
+        {
+            let newest = self.lock();
+            if let Some(hit) = newest.1.get(topic).filter(|_| newest.0 == seq) {
+                return hit.clone();
+            }
+        }
+        let rendered: Arc<[String]> = render().iter().map(Value::to_string).collect();
+        let mut newest = self.lock();
+        if seq > newest.0 {
+            *newest = (seq, HashMap::new());
+        }
+        if seq == newest.0 {
+            newest.1.entry(topic.clone()).or_insert_with(|| rendered.clone());
+        }
+        rendered
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rendered> {
+        self.newest.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 struct Session {
@@ -117,14 +145,18 @@ impl Session {
     async fn push(&mut self, update: &MarketUpdate) -> Result<(), End> {
         let mut texts = Vec::new();
         for (&subscription_id, topic) in &self.topics {
-            let payloads = topic.payloads(&self.trading, update);
+            let render = || topic.payloads(&self.trading, update);
+            let payloads = self.trading.rendered_pushes().get(update.seq, topic, render);
             if payloads.is_empty() {
                 continue;
             }
-            let symbol = self.symbol_name(topic);
-            for data in payloads {
-                let push = Push { event: self.kind.name(), subscription_id, symbol: &symbol, data };
-                texts.push(serde_json::to_string(&push).unwrap_or_default());
+            // A JSON string: symbol names are listed names, but escape them all the same.
+            let symbol = Value::String(self.symbol_name(topic));
+            let event = self.kind.name();
+            for data in payloads.iter() {
+                texts.push(format!(
+                    r#"{{"event":"{event}","subscriptionId":{subscription_id},"symbol":{symbol},"data":{data}}}"#
+                ));
             }
         }
         for text in texts {
@@ -197,5 +229,37 @@ impl Session {
 
     async fn reply(&mut self, reply: Reply) -> Result<(), End> {
         self.socket.send_json(&reply).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn pushes_are_rendered_once_per_update_and_topic() {
+        let pushes = RenderedPushes::default();
+        let renders = Cell::new(0);
+        let render = |value: Value| {
+            let renders = &renders;
+            move || {
+                renders.set(renders.get() + 1);
+                vec![value]
+            }
+        };
+        let (trades, ticker) = (Topic::Trades { symbol: 1 }, Topic::Ticker { symbol: 1 });
+        assert_eq!(&*pushes.get(7, &trades, render(json!({"p": 1}))), [r#"{"p":1}"#.to_string()]);
+        assert_eq!(&*pushes.get(7, &trades, render(json!({"p": 2}))), [r#"{"p":1}"#.to_string()], "shared");
+        pushes.get(7, &ticker, render(json!(3)));
+        assert_eq!(renders.get(), 2, "one render per topic");
+
+        assert_eq!(&*pushes.get(8, &trades, render(json!(4))), ["4".to_string()], "a newer update renders anew");
+        assert_eq!(&*pushes.get(7, &trades, render(json!(5))), ["5".to_string()], "a socket behind renders its own");
+        assert_eq!(&*pushes.get(8, &trades, render(json!(6))), ["4".to_string()], "and leaves the newest in place");
+        assert_eq!(renders.get(), 4);
     }
 }

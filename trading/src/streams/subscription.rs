@@ -48,7 +48,7 @@ pub struct SubscribeParams {
 const SNAPSHOT_LEVELS: [u32; 3] = [5, 10, 20];
 
 /// One subscription, checked against the listed markets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Topic {
     Trades { symbol: u32 },
     DepthDiffs { symbol: u32 },

@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 
 use super::caps::{SocketCaps, SocketPermit};
 use super::socket::{End, Keepalive, MessageRate, Reply, Socket, CLOSE_GOING_AWAY, CLOSE_POLICY};
-use super::{Upgrade, MAX_CLIENT_MESSAGE};
+use super::{limited, Upgrade};
 use crate::account::BalanceJson;
 use crate::account_feed::AccountUpdate;
 use crate::views::{ns_to_ms, AccountTradeJson, OrderJson};
@@ -97,7 +97,7 @@ pub(crate) async fn open(
     };
     let account = user.engine_account;
     let rate = MessageRate::new(caps.messages_per_second);
-    upgrade.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| run(socket, trading, account, permit, rate))
+    limited(upgrade).on_upgrade(move |socket| run(socket, trading, account, permit, rate))
 }
 
 async fn run(socket: WebSocket, trading: Arc<Trading>, account: AccountId, permit: SocketPermit, rate: MessageRate) {
