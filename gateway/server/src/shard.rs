@@ -150,8 +150,8 @@ impl Shard {
         Ok(())
     }
 
-    /// Routes one command's events to the sessions of the accounts they concern.
-    /// Hands `delivery` to the sessions it concerns; whether there were any.
+    /// Routes one command's events to the sessions of the accounts they concern, and its
+    /// answer to the session that sent it; whether any session was concerned.
     fn route(&self, delivery: &Delivery<'_>) -> bool {
         self.delivered_seq.set(delivery.seq);
         let mut reached = false;
