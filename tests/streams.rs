@@ -119,6 +119,7 @@ fn market_streams_carry_trades_refuse_bad_subscriptions_and_keep_depth_in_sync()
     bad_subscriptions_get_errors(&market);
     a_depth_client_keeps_the_book(&market);
     the_user_stream_delivers_every_fill_once(&market);
+    user_streams_close_once_their_credential_ends(&market);
     market.node.shutdown().unwrap();
 }
 
@@ -418,4 +419,32 @@ fn the_user_stream_delivers_every_fill_once(market: &Market) {
         follower.follow_until_order(marker["order"]["orderId"].as_u64().unwrap());
         follower.assert_matches_rest(market.rest, user, before);
     }
+}
+
+/// A user stream is closed with 1008 once the credential it was opened with ends (checked
+/// every `RECHECK_EVERY`): a deleted key, a session logged out. A stream whose credential
+/// still holds stays open.
+fn user_streams_close_once_their_credential_ends(market: &Market) {
+    let (rest, alice, bob) = (market.rest, &market.alice, &market.bob);
+    let mut holds = AccountFollower::by_token(rest, &bob.token);
+    let key = api_key(rest, bob, &["read"]);
+    let mut by_key = AccountFollower::by_key(rest, &key);
+    let keys = get(rest, "/api/v1/security/api-keys", bob);
+    let id = keys["apiKeys"].as_array().unwrap().iter().find(|row| row["apiKey"] == key.api_key.as_str()).unwrap()
+        ["id"]
+        .as_i64()
+        .unwrap();
+    let (status, reply) =
+        http(rest, "DELETE", &format!("/api/v1/security/api-key/{id}"), Some(&json!({})), Some(&bob.token));
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(by_key.client.close_code(), (1008, 0), "the deleted key's stream");
+
+    // That took a recheck; the stream opened before it by a live session is still served.
+    holds.client.send(json!({"method": "subscribe"}));
+    assert_eq!(holds.client.next()["event"], "error", "still open, and answering");
+
+    let mut by_token = AccountFollower::by_token(rest, &alice.token);
+    let (status, reply) = http(rest, "POST", "/api/v1/auth/logout", None, Some(&alice.token));
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(by_token.client.close_code(), (1008, 0), "the logged-out session's stream");
 }

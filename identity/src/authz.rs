@@ -98,6 +98,18 @@ pub enum UserAuth {
     ApiKey(KeyGrant),
 }
 
+impl UserPrincipal {
+    /// Whether the credential that authenticated a connection earlier still holds: its
+    /// session still open, or its API key still allowed `permission`; its user still active.
+    /// Connections that outlive their opening request check this from time to time.
+    pub async fn recheck(&self, identity: &Identity, permission: Permission) -> Result<(), ApiError> {
+        match &self.via {
+            UserAuth::Session { session_id } => identity.recheck_session(self.user_id, session_id).await,
+            UserAuth::ApiKey(grant) => identity.recheck_grant(grant, permission).await,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct StaffPrincipal {
     pub staff_id: i64,

@@ -316,6 +316,18 @@ impl Identity {
         if !ip_allowed(&row.ip_whitelist, ip) {
             return Err(ApiError::new(ErrorCode::IpNotAllowed));
         }
+        let grant = self.grant_of(&row).await?;
+        match self.replay.check_and_insert(signature, timestamp_ms.saturating_add(window_ms + 1), now) {
+            Ok(()) => {}
+            Err(ReplayError::Replayed) => return Err(ApiError::new(ErrorCode::ReplayedRequest)),
+            Err(ReplayError::Full) => return Err(ApiError::new(ErrorCode::ReplayCacheFull)),
+        }
+        self.store.touch_api_key(row.id, now).await?;
+        Ok(grant)
+    }
+
+    /// What the key of `row` may do now; refused if its user is disabled.
+    async fn grant_of(&self, row: &ApiKeyRow) -> ApiResult<KeyGrant> {
         let user = self.user(row.user_id).await?;
         if user.status != "active" {
             return Err(ApiError::new(ErrorCode::AccountDisabled));
@@ -334,12 +346,6 @@ impl Identity {
             }
             None => None,
         };
-        match self.replay.check_and_insert(signature, timestamp_ms.saturating_add(window_ms + 1), now) {
-            Ok(()) => {}
-            Err(ReplayError::Replayed) => return Err(ApiError::new(ErrorCode::ReplayedRequest)),
-            Err(ReplayError::Full) => return Err(ApiError::new(ErrorCode::ReplayCacheFull)),
-        }
-        self.store.touch_api_key(row.id, now).await?;
         Ok(KeyGrant {
             user_id: user.id,
             engine_account: user.engine_account,
@@ -347,5 +353,18 @@ impl Identity {
             permissions,
             sub_account_of,
         })
+    }
+
+    /// Whether a grant made when a connection opened still holds: the key still exists and
+    /// may still do `permission`, and its user is still active. For connections that outlive
+    /// the request that opened them (the user data stream).
+    pub async fn recheck_grant(&self, grant: &KeyGrant, permission: Permission) -> ApiResult<()> {
+        let keys = self.store.api_keys_of(grant.user_id).await?;
+        let row =
+            keys.iter().find(|row| row.id == grant.key_id).ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey))?;
+        if !self.grant_of(row).await?.permissions.contains(permission) {
+            return Err(ApiError::new(ErrorCode::KeyPermissionDenied));
+        }
+        Ok(())
     }
 }

@@ -287,6 +287,23 @@ impl Identity {
         }
     }
 
+    /// Whether user `user_id`'s session `session_id`, which authenticated a connection
+    /// earlier, is still open and its user still active. For connections that outlive the
+    /// request that opened them (the user data stream).
+    pub async fn recheck_session(&self, user_id: i64, session_id: &str) -> ApiResult<()> {
+        let session = self.store.session(session_id).await?.ok_or_else(|| ApiError::new(ErrorCode::InvalidToken))?;
+        if session.subject_kind != SubjectKind::User || session.subject_id != user_id {
+            return Err(ApiError::new(ErrorCode::InvalidToken));
+        }
+        if !session.is_active(self.now_ms()) {
+            return Err(ApiError::new(ErrorCode::SessionRevoked));
+        }
+        if self.user(user_id).await?.status != "active" {
+            return Err(ApiError::new(ErrorCode::AccountDisabled));
+        }
+        Ok(())
+    }
+
     /// Staff login (`POST /api/admin/auth/login`): email and password, audited and locked
     /// out like a user's. No second factor yet.
     pub async fn staff_login(&self, email: &str, password: &str, meta: &RequestMeta) -> ApiResult<TokenPair> {

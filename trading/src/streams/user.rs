@@ -9,6 +9,7 @@
 //! is closed (1008) and resyncs by reconnecting: the new snapshot covers what it missed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
@@ -17,7 +18,7 @@ use axum::Extension;
 use cex_engine::AccountId;
 use cex_identity::authz::UserPrincipal;
 use cex_identity::error::ErrorBody;
-use cex_identity::RequestMeta;
+use cex_identity::{Permission, RequestMeta};
 use cex_projections::{AssetBalance, BalanceUpdate};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -95,17 +96,22 @@ pub(crate) async fn open(
         Ok(permit) => permit,
         Err(refusal) => return refusal.into_response(),
     };
-    let account = user.engine_account;
     let rate = MessageRate::new(caps.messages_per_second);
-    limited(upgrade).on_upgrade(move |socket| run(socket, trading, account, permit, rate))
+    limited(upgrade).on_upgrade(move |socket| run(socket, trading, user, permit, rate))
 }
 
-async fn run(socket: WebSocket, trading: Arc<Trading>, account: AccountId, permit: SocketPermit, rate: MessageRate) {
+/// How often an open stream checks that the credential it was opened with still holds: a
+/// stream whose session ended (logout, expiry, password change) or whose key was deleted
+/// or lost `read` is closed within this.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
+async fn run(socket: WebSocket, trading: Arc<Trading>, user: UserPrincipal, permit: SocketPermit, rate: MessageRate) {
+    let account = user.engine_account;
     // Subscribe before the snapshot is read, so nothing after it is missed; updates the
     // snapshot already includes are skipped by their sequence.
     let mut updates = trading.model().account_updates(account);
     let (sink, mut stream) = socket.split();
-    let mut session = UserSession { trading, socket: Socket::new(sink), rate, seq: 0 };
+    let mut session = UserSession { trading, user, socket: Socket::new(sink), rate, seq: 0 };
     let mut end = session.send_snapshot(account).await;
     if end.is_ok() {
         end = session.serve(&mut updates, &mut stream).await;
@@ -116,6 +122,8 @@ async fn run(socket: WebSocket, trading: Arc<Trading>, account: AccountId, permi
 
 struct UserSession {
     trading: Arc<Trading>,
+    /// Who opened the stream, and with which credential.
+    user: UserPrincipal,
     socket: Socket,
     rate: MessageRate,
     /// The last sequence sent: the snapshot's, then each update's.
@@ -148,6 +156,7 @@ impl UserSession {
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
     ) -> Result<(), End> {
         let mut keepalive = Keepalive::new();
+        let mut recheck = tokio::time::interval_at(Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
         loop {
             tokio::select! {
                 update = updates.recv() => self.on_update(update).await?,
@@ -156,7 +165,17 @@ impl UserSession {
                     self.on_message(message).await?;
                 }
                 _ = keepalive.due() => keepalive.ping(&mut self.socket).await?,
+                _ = recheck.tick() => self.recheck().await?,
             }
+        }
+    }
+
+    /// Closes the stream once its credential no longer holds (or cannot be checked: it
+    /// fails closed).
+    async fn recheck(&self) -> Result<(), End> {
+        match self.user.recheck(&self.trading.identity, Permission::Read).await {
+            Ok(()) => Ok(()),
+            Err(error) => Err(End::Close(CLOSE_POLICY, format!("{}: {}", error.code as u16, error.msg))),
         }
     }
 
