@@ -70,7 +70,8 @@ pub struct UserUpdate {
 /// Authenticate the opening request like any call with `read`. The server then sends a
 /// `snapshot`, an `accountUpdate` per later command that changed the account, pings every
 /// 20 s, and closes with 1008 a client that falls behind or sends more than the message
-/// rate; the stream takes no requests. See docs/TRADING_API.md, "User data stream".
+/// rate, and the stream once its session ends or its key is revoked (checked every 5 s);
+/// the stream takes no requests. See docs/TRADING_API.md, "User data stream".
 #[utoipa::path(
     get,
     path = "/stream/user",
