@@ -242,7 +242,8 @@ fn create_staff(config: &cex_config::NodeConfig) {
 }
 
 /// `fsync` durability on the default (io_uring) writer: an order is answered only once its
-/// command is durable, the read model follows, and a restart recovers the same state.
+/// command is durable (the node's consumers wait for durability), the read model follows,
+/// and a restart recovers the same state.
 #[test]
 fn in_fsync_mode_orders_are_answered_once_durable_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,8 +10,7 @@ use cex_gateway::{
 };
 use cex_gateway_protocol::codec::{KeyPermissions, LogonRejectReason};
 use cex_identity::{ApiError, ErrorCode, Identity, KeyGrant, Permission};
-use cex_journal::Durability;
-use cex_runtime::{ConsumerOptions, RuntimeBuilder, RuntimeError};
+use cex_runtime::{RuntimeBuilder, RuntimeError};
 
 /// `[gateway]` and `network.gateway_port` as the gateway takes them.
 pub fn gateway_config(config: &NodeConfig) -> GatewayConfig {
@@ -45,7 +44,7 @@ pub fn gateway_config(config: &NodeConfig) -> GatewayConfig {
 /// A producer and a consumer per shard. In `fsync` mode the gateway acknowledges only what is
 /// on stable storage.
 pub fn register_rings(builder: &mut RuntimeBuilder, config: &NodeConfig) -> Result<Vec<ShardRings>, RuntimeError> {
-    let options = ConsumerOptions { from_seq: None, wait_durable: config.journal.durability == Durability::Fsync };
+    let options = crate::consumer_options(config, None);
     (0..config.gateway.shards)
         .map(|shard| {
             let name = format!("gateway-{shard}");

@@ -4,7 +4,7 @@
 
 use cex_config::NodeConfig;
 use cex_history::{HistoryFollower, HistoryWriter};
-use cex_runtime::{Consumer, ConsumerOptions, RuntimeBuilder};
+use cex_runtime::{Consumer, RuntimeBuilder};
 
 use crate::NodeError;
 
@@ -36,8 +36,7 @@ pub fn register(
              the store belongs to another journal (see docs/OPERATIONS.md)"
         )));
     }
-    let options = ConsumerOptions { from_seq: Some(position + 1), ..ConsumerOptions::default() };
-    let consumer = builder.consumer("history", options);
+    let consumer = builder.consumer("history", crate::consumer_options(config, Some(position + 1)));
     tracing::info!(position, behind = engine_last_seq - position, "history resumes");
     Ok(Some(PendingHistory { runtime, writer, consumer }))
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use cex_config::NodeConfig;
 use cex_gateway::Gateway;
 use cex_identity::Identity;
-use cex_journal::{DurableEngine, DurableError, Startup};
+use cex_journal::{Durability, DurableEngine, DurableError, Startup};
 use cex_runtime::{ConsumerOptions, Exit, Monitor, Runtime, RuntimeBuilder, RuntimeError};
 use cex_trading::{ReadModel, ReadModelConfig, SharedReadModel, Trading};
 
@@ -107,8 +107,8 @@ impl Node {
         let engine_last_seq = durable.engine().last_seq();
         let mut builder = RuntimeBuilder::new(config.runtime_config(), durable);
         let sidecars = builder.producer("sidecars").map_err(NodeError::Runtime)?;
-        let sidecar_answers = builder.consumer("sidecars", ConsumerOptions::default());
-        let (model, projections_feed) = read_model(&mut builder, &added);
+        let sidecar_answers = builder.consumer("sidecars", consumer_options(config, None));
+        let (model, projections_feed) = read_model(config, &mut builder, &added);
         let history = history::register(config, &mut builder, engine_last_seq)?;
         let gateway_rings = gateway::register_rings(&mut builder, config).map_err(NodeError::Runtime)?;
         let events_dir = builder.events_dir();
@@ -178,7 +178,11 @@ impl Node {
 /// consumer starts at sequence 1 and the model is rebuilt from it; without one (`none`
 /// durability, nothing recovered) it starts after the reference data, which is applied to
 /// the model here from the events `reconcile` returned.
-fn read_model(builder: &mut RuntimeBuilder, refdata: &[Applied]) -> (Arc<SharedReadModel>, cex_runtime::Consumer) {
+fn read_model(
+    config: &NodeConfig,
+    builder: &mut RuntimeBuilder,
+    refdata: &[Applied],
+) -> (Arc<SharedReadModel>, cex_runtime::Consumer) {
     let journal_readable = builder.events_dir().is_some();
     let mut model = ReadModel::new(ReadModelConfig::default());
     if !journal_readable {
@@ -186,8 +190,16 @@ fn read_model(builder: &mut RuntimeBuilder, refdata: &[Applied]) -> (Arc<SharedR
             model.apply(applied.seq, applied.ts_ns, &applied.events);
         }
     }
-    let options = ConsumerOptions { from_seq: journal_readable.then_some(1), ..ConsumerOptions::default() };
+    let options = consumer_options(config, journal_readable.then_some(1));
     (Arc::new(SharedReadModel::new(model)), builder.consumer("projections", options))
+}
+
+/// The options of every consumer of the node, starting at `from_seq` (or at the next
+/// command). In `fsync` mode each is handed only durable commands, so what clients are
+/// answered, what they read and what the history store keeps never runs ahead of what
+/// survives a power loss.
+pub(crate) fn consumer_options(config: &NodeConfig, from_seq: Option<u64>) -> ConsumerOptions {
+    ConsumerOptions { from_seq, wait_durable: config.journal.durability == Durability::Fsync }
 }
 
 fn log_startup(startup: &Startup) {
