@@ -82,11 +82,7 @@ fn two_users_trade_through_rest_and_everything_agrees_across_a_restart() {
     create_staff(&config);
     let node = Node::start(&config).unwrap();
     let (rest, ops) = (node.rest_address(), node.ops_address());
-    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
-    let alice = register(rest, dir.path(), "alice@example.com");
-    let bob = register(rest, dir.path(), "bob@example.com");
-    fund(rest, &admin, &alice, "BTC", "2");
-    fund(rest, &admin, &bob, "USDT", "100000");
+    let (admin, alice, bob) = alice_and_bob(rest, dir.path(), "2", "100000");
 
     let ask = limit(rest, &alice, "SELL", "50000", "1");
     assert_eq!(ask["order"]["status"], "NEW");
@@ -131,15 +127,8 @@ fn two_users_trade_through_rest_and_everything_agrees_across_a_restart() {
     keys_and_staff_are_held_to_their_permissions(rest, dir.path(), &alice, &bob);
 
     // After a restart the read model is rebuilt from the journal: the same views.
-    let before = (views(rest, &[&alice, &bob]), market_views(rest));
-    node.shutdown().unwrap();
-    let node = Node::start(&config_in(dir.path())).unwrap();
+    let node = restart_with_the_same_views(node, &config, &[&alice, &bob]);
     let rest = node.rest_address();
-    let deadline = Instant::now() + WAIT;
-    while (views(rest, &[&alice, &bob]), market_views(rest)) != before {
-        assert!(Instant::now() < deadline, "the read model did not come back");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let placed = limit(rest, &bob, "BUY", "49000", "0.1");
     assert_eq!(placed["order"]["status"], "NEW", "trading goes on");
     node.shutdown().unwrap();
@@ -232,6 +221,33 @@ fn keys_and_staff_are_held_to_their_permissions(rest: SocketAddr, data_dir: &Pat
     assert!(data_dir.join("outbox.log").exists());
 }
 
+/// The admin's token, then alice funded with `btc` and bob with `usdt`, both registered
+/// over REST.
+fn alice_and_bob(rest: SocketAddr, data_dir: &Path, btc: &str, usdt: &str) -> (String, User, User) {
+    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
+    let alice = register(rest, data_dir, "alice@example.com");
+    let bob = register(rest, data_dir, "bob@example.com");
+    fund(rest, &admin, &alice, "BTC", btc);
+    fund(rest, &admin, &bob, "USDT", usdt);
+    (admin, alice, bob)
+}
+
+/// Stops `node` and starts it again on `config`; returns once the restarted read model
+/// shows `users` and the market exactly as before.
+fn restart_with_the_same_views(node: Node, config: &cex_config::NodeConfig, users: &[&User]) -> Node {
+    let rest = node.rest_address();
+    let before = (views(rest, users), market_views(rest));
+    node.shutdown().unwrap();
+    let node = Node::start(config).unwrap();
+    let rest = node.rest_address();
+    let deadline = Instant::now() + WAIT;
+    while (views(rest, users), market_views(rest)) != before {
+        assert!(Instant::now() < deadline, "the read model did not come back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    node
+}
+
 /// An admin (`admin@cex.example`) and an operator (`ops@cex.example`), both with `PASSWORD`.
 fn create_staff(config: &cex_config::NodeConfig) {
     let identity_config = cex_node::identity_config(config);
@@ -252,11 +268,7 @@ fn in_fsync_mode_orders_are_answered_once_durable_and_survive_a_restart() {
     create_staff(&config);
     let node = Node::start(&config).unwrap();
     let (rest, ops) = (node.rest_address(), node.ops_address());
-    let admin = login(rest, "/api/admin/auth/login", "admin@cex.example");
-    let alice = register(rest, dir.path(), "alice@example.com");
-    let bob = register(rest, dir.path(), "bob@example.com");
-    fund(rest, &admin, &alice, "BTC", "1");
-    fund(rest, &admin, &bob, "USDT", "60000");
+    let (_, alice, bob) = alice_and_bob(rest, dir.path(), "1", "60000");
     for price in ["50000", "50100", "50200"] {
         assert_eq!(limit(rest, &alice, "SELL", price, "0.2")["order"]["status"], "NEW");
     }
@@ -268,15 +280,8 @@ fn in_fsync_mode_orders_are_answered_once_durable_and_survive_a_restart() {
     assert_eq!(status["durable_sequence"], status["journal_sequence"], "{status}");
     assert_eq!(balance(rest, &alice, "BTC"), (d("0.4"), d("0.3")));
 
-    let before = (views(rest, &[&alice, &bob]), market_views(rest));
-    node.shutdown().unwrap();
-    let node = Node::start(&config).unwrap();
+    let node = restart_with_the_same_views(node, &config, &[&alice, &bob]);
     let rest = node.rest_address();
-    let deadline = Instant::now() + WAIT;
-    while (views(rest, &[&alice, &bob]), market_views(rest)) != before {
-        assert!(Instant::now() < deadline, "the read model did not come back");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert_eq!(limit(rest, &bob, "BUY", "50200", "0.1")["order"]["status"], "FILLED", "trading goes on");
     node.shutdown().unwrap();
 }
