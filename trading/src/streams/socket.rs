@@ -26,6 +26,19 @@ const CLOSE_WAIT: Duration = Duration::from_secs(2);
 /// its message rate, going away for a dead one or a stopping server.
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// The longest reason a close frame can carry: a control frame holds 125 bytes, 2 of them
+/// the code.
+const MAX_CLOSE_REASON: usize = 123;
+
+/// `reason`, cut at a character boundary to fit a close frame.
+fn close_reason(mut reason: String) -> String {
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason.truncate(end);
+    reason
+}
 
 /// The server's reply to a client's message, or an unrequested error.
 #[derive(Debug, Serialize)]
@@ -88,7 +101,7 @@ impl Socket {
     /// unread data resets it, and the client would lose the close frame and its reason.
     pub async fn finish(&mut self, end: Result<(), End>, stream: &mut SplitStream<WebSocket>) {
         let Err(End::Close(code, reason)) = end else { return };
-        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+        let frame = CloseFrame { code, reason: Utf8Bytes::from(close_reason(reason)) };
         if let Ok(Ok(())) = tokio::time::timeout(SEND_TIMEOUT, self.sink.send(Message::Close(Some(frame)))).await {
             let drain = async {
                 while let Some(Ok(message)) = stream.next().await {
@@ -168,6 +181,14 @@ impl MessageRate {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn close_reasons_are_cut_to_fit_a_close_frame() {
+        assert_eq!(close_reason("slow consumer".into()), "slow consumer");
+        assert_eq!(close_reason("x".repeat(200)).len(), MAX_CLOSE_REASON);
+        let cut = close_reason("é".repeat(100));
+        assert!(cut.len() <= MAX_CLOSE_REASON && cut.chars().all(|c| c == 'é'), "{cut}");
+    }
+
     use super::*;
 
     #[test]
